@@ -1,0 +1,1 @@
+//! Instruments, scoring and outcome analytics (issue 3).
