@@ -65,15 +65,18 @@ impl fmt::Display for Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Attendance {
+    /// Booked, not yet held.
+    Scheduled,
     Attended,
     Cancelled,
     NoShow,
 }
 
 impl Attendance {
-    pub const ALL: [Attendance; 3] = [Attendance::Attended, Attendance::Cancelled, Attendance::NoShow];
+    pub const ALL: [Attendance; 4] = [Attendance::Scheduled, Attendance::Attended, Attendance::Cancelled, Attendance::NoShow];
     pub fn as_str(self) -> &'static str {
         match self {
+            Attendance::Scheduled => "scheduled",
             Attendance::Attended => "attended",
             Attendance::Cancelled => "cancelled",
             Attendance::NoShow => "no_show",
@@ -81,6 +84,7 @@ impl Attendance {
     }
     pub fn label(self) -> &'static str {
         match self {
+            Attendance::Scheduled => "Scheduled",
             Attendance::Attended => "Attended",
             Attendance::Cancelled => "Cancelled",
             Attendance::NoShow => "No-show",
@@ -92,10 +96,11 @@ impl FromStr for Attendance {
     type Err = ValueError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
+            "scheduled" => Ok(Attendance::Scheduled),
             "attended" => Ok(Attendance::Attended),
             "cancelled" => Ok(Attendance::Cancelled),
             "no_show" => Ok(Attendance::NoShow),
-            _ => Err(invalid("attendance must be attended, cancelled or no_show")),
+            _ => Err(invalid("attendance must be scheduled, attended, cancelled or no_show")),
         }
     }
 }

@@ -1,1 +1,149 @@
-//! placeholder
+//! Concord's persistence: one schema on SQLite (embedded default) or PostgreSQL, migrations per
+//! engine, repositories, field encryption and the audit chain.
+//!
+//! Security Invariant: functions that read or write client data take an access decision from
+//! `concord_domain::policy` (which only the policy can create) and append an audit entry in the
+//! same transaction. Not-found and forbidden are the same `StoreError::NotFound`.
+
+pub mod accounts;
+pub mod audit;
+pub mod clients;
+pub mod crypto;
+pub mod db;
+pub mod passwords;
+
+use concord_domain::policy::Actor;
+use crypto::PracticeKey;
+use rand::RngCore;
+use sqlx::AnyPool;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+pub use db::Engine;
+
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Absent, or present but not the caller's to see: deliberately one variant.
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Crypto(#[from] crypto::CryptoError),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// A unique-constraint violation, reported as a conflict with a readable message.
+    fn unique_or(e: sqlx::Error, what: &str) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!("{what} already exists")),
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+/// Per-request context: who asked (for the audit entry), under which request id, and when.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub request_id: String,
+    pub now: OffsetDateTime,
+}
+
+impl Ctx {
+    pub fn new(request_id: impl Into<String>, now: OffsetDateTime) -> Self {
+        Self { request_id: request_id.into(), now }
+    }
+    pub fn ts(&self) -> i64 {
+        self.now.unix_timestamp()
+    }
+    fn millis(&self) -> u64 {
+        u64::try_from(self.now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+    }
+    /// A fresh UUIDv7-based id stamped with this request's time.
+    pub fn new_id<T>(&self, make: fn(u64, [u8; 10]) -> T) -> T {
+        let mut r = [0u8; 10];
+        rand::rngs::OsRng.fill_bytes(&mut r);
+        make(self.millis(), r)
+    }
+    pub(crate) fn event(&self, actor: Option<&Actor>, practice_id: &str, action: &'static str, record_kind: &'static str) -> audit::AuditEvent {
+        audit::AuditEvent {
+            practice_id: practice_id.to_owned(),
+            actor_id: actor.map(|a| a.user_id.to_string()),
+            action,
+            record_kind,
+            record_id: None,
+            client_id: None,
+            request_id: self.request_id.clone(),
+            detail: String::new(),
+            at: self.ts(),
+        }
+    }
+}
+
+/// The store: a pool, its engine, and the practice key.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+    key: Arc<PracticeKey>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("engine", &self.engine).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Connects, verifies durability settings, migrates, and checks the key fits the data.
+    pub async fn open(url: &str, key: PracticeKey) -> Result<Self, StoreError> {
+        let (pool, engine) = db::connect(url).await?;
+        let store = Self { pool, engine, key: Arc::new(key) };
+        accounts::check_practice_keys(&store).await?;
+        Ok(store)
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+    pub fn key(&self) -> &PracticeKey {
+        &self.key
+    }
+
+    /// A write transaction. On SQLite it takes the write lock up front (BEGIN IMMEDIATE) so
+    /// two writers queue on the busy timeout instead of failing on a lock upgrade.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// A liveness probe for /healthz.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A boolean stored as INTEGER/BIGINT 0 or 1.
+pub(crate) fn flag(b: bool) -> i64 {
+    i64::from(b)
+}

@@ -1,0 +1,253 @@
+//! The audit chain: every read and write of client data and every security event appends an
+//! entry, in the same transaction as the change it records.
+//!
+//! Each practice has its own chain (the `system` chain holds events with no practice, such as
+//! a failed login for an unknown address). Entry n stores the SHA-256 of its own fields and of
+//! entry n-1's hash; `audit_head` stores the last sequence number and hash. Editing, deleting or
+//! reordering any entry breaks a hash, a sequence number or the head, and `verify` says where.
+//!
+//! Security Invariant: audit entries carry ids and kinds, never client names or free text.
+
+use crate::{StoreError, Tx};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::{AnyPool, Row};
+
+pub const SYSTEM_CHAIN: &str = "system";
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One event to record. `detail` is a short machine-readable note (no client data).
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEvent {
+    pub practice_id: String,
+    pub actor_id: Option<String>,
+    pub action: &'static str,
+    pub record_kind: &'static str,
+    pub record_id: Option<String>,
+    pub client_id: Option<String>,
+    pub request_id: String,
+    pub detail: String,
+    pub at: i64,
+}
+
+fn entry_hash(seq: i64, prev_hash: &str, e: &EntryFields<'_>) -> String {
+    // A JSON array is an unambiguous encoding of the fields.
+    let canonical = serde_json::json!([
+        "concord-audit-v1", e.practice_id, seq, e.at, e.actor_id, e.action, e.record_kind, e.record_id,
+        e.client_id, e.request_id, e.detail, prev_hash
+    ]);
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+struct EntryFields<'a> {
+    practice_id: &'a str,
+    at: i64,
+    actor_id: Option<&'a str>,
+    action: &'a str,
+    record_kind: &'a str,
+    record_id: Option<&'a str>,
+    client_id: Option<&'a str>,
+    request_id: &'a str,
+    detail: &'a str,
+}
+
+/// Appends one entry inside the caller's transaction. The UPDATE of the chain head takes its
+/// row lock first, which serialises appends to a chain on both engines.
+pub async fn append(tx: &mut Tx, e: &AuditEvent) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_head (practice_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (practice_id) DO NOTHING",
+    )
+    .bind(&e.practice_id)
+    .bind(GENESIS)
+    .execute(&mut **tx)
+    .await?;
+    let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE practice_id = $1 RETURNING seq, hash")
+        .bind(&e.practice_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let seq: i64 = row.try_get("seq")?;
+    let prev: String = row.try_get("hash")?;
+    let fields = EntryFields {
+        practice_id: &e.practice_id,
+        at: e.at,
+        actor_id: e.actor_id.as_deref(),
+        action: e.action,
+        record_kind: e.record_kind,
+        record_id: e.record_id.as_deref(),
+        client_id: e.client_id.as_deref(),
+        request_id: &e.request_id,
+        detail: &e.detail,
+    };
+    let hash = entry_hash(seq, &prev, &fields);
+    sqlx::query(
+        "INSERT INTO audit_log (practice_id, seq, at, actor_id, action, record_kind, record_id, client_id, request_id, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&e.practice_id)
+    .bind(seq)
+    .bind(e.at)
+    .bind(e.actor_id.as_deref())
+    .bind(e.action)
+    .bind(e.record_kind)
+    .bind(e.record_id.as_deref())
+    .bind(e.client_id.as_deref())
+    .bind(&e.request_id)
+    .bind(&e.detail)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE practice_id = $2").bind(&hash).bind(&e.practice_id).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// The first place a chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainBreak {
+    pub practice_id: String,
+    pub seq: i64,
+    pub reason: String,
+}
+
+impl std::fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "audit chain {} broken at entry {}: {}", self.practice_id, self.seq, self.reason)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub chains: usize,
+    pub entries: u64,
+    pub first_break: Option<ChainBreak>,
+}
+
+/// Walks every chain from its first entry and checks sequence, links, hashes and head.
+pub async fn verify(pool: &AnyPool) -> Result<VerifyReport, StoreError> {
+    let mut chains: Vec<String> = sqlx::query("SELECT practice_id FROM audit_head UNION SELECT DISTINCT practice_id FROM audit_log")
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<Result<_, _>>()?;
+    chains.sort();
+    let mut entries = 0u64;
+    for chain in &chains {
+        let broken = |seq: i64, reason: &str| ChainBreak { practice_id: chain.clone(), seq, reason: reason.to_owned() };
+        let rows = sqlx::query(
+            "SELECT seq, at, actor_id, action, record_kind, record_id, client_id, request_id, detail, prev_hash, hash \
+             FROM audit_log WHERE practice_id = $1 ORDER BY seq",
+        )
+        .bind(chain)
+        .fetch_all(pool)
+        .await?;
+        let mut expected_seq = 1i64;
+        let mut prev = GENESIS.to_owned();
+        for r in &rows {
+            entries += 1;
+            let seq: i64 = r.try_get("seq")?;
+            if seq != expected_seq {
+                return Ok(VerifyReport { chains: chains.len(), entries, first_break: Some(broken(expected_seq, "entry missing (sequence gap)")) });
+            }
+            let actor_id: Option<String> = r.try_get("actor_id")?;
+            let record_id: Option<String> = r.try_get("record_id")?;
+            let client_id: Option<String> = r.try_get("client_id")?;
+            let action: String = r.try_get("action")?;
+            let record_kind: String = r.try_get("record_kind")?;
+            let request_id: String = r.try_get("request_id")?;
+            let detail: String = r.try_get("detail")?;
+            let stored_prev: String = r.try_get("prev_hash")?;
+            let stored_hash: String = r.try_get("hash")?;
+            if stored_prev != prev {
+                return Ok(VerifyReport { chains: chains.len(), entries, first_break: Some(broken(seq, "link to the previous entry does not match (entry deleted, inserted or reordered)")) });
+            }
+            let fields = EntryFields {
+                practice_id: chain,
+                at: r.try_get("at")?,
+                actor_id: actor_id.as_deref(),
+                action: &action,
+                record_kind: &record_kind,
+                record_id: record_id.as_deref(),
+                client_id: client_id.as_deref(),
+                request_id: &request_id,
+                detail: &detail,
+            };
+            if entry_hash(seq, &prev, &fields) != stored_hash {
+                return Ok(VerifyReport { chains: chains.len(), entries, first_break: Some(broken(seq, "entry was edited (hash does not match its contents)")) });
+            }
+            prev = stored_hash;
+            expected_seq += 1;
+        }
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE practice_id = $1").bind(chain).fetch_optional(pool).await?;
+        let last_seq = expected_seq - 1;
+        match head {
+            Some(h) => {
+                let hseq: i64 = h.try_get("seq")?;
+                let hhash: String = h.try_get("hash")?;
+                if hseq != last_seq || hhash != prev {
+                    return Ok(VerifyReport { chains: chains.len(), entries, first_break: Some(broken(hseq.max(last_seq), "the chain ends early (latest entries deleted) or the head was changed")) });
+                }
+            }
+            None => {
+                return Ok(VerifyReport { chains: chains.len(), entries, first_break: Some(broken(last_seq, "chain head missing")) });
+            }
+        }
+    }
+    Ok(VerifyReport { chains: chains.len(), entries, first_break: None })
+}
+
+/// One entry as the admin page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: i64,
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub record_kind: String,
+    pub record_id: Option<String>,
+    pub client_id: Option<String>,
+    pub request_id: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<String>,
+    pub action: Option<String>,
+    pub client_id: Option<String>,
+    pub limit: i64,
+}
+
+/// Lists a practice's entries, newest first. Filters bind as parameters (never spliced).
+pub async fn list(pool: &AnyPool, practice_id: &str, f: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT a.seq, a.at, a.actor_id, u.name AS actor_name, a.action, a.record_kind, a.record_id, a.client_id, a.request_id, a.detail \
+         FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id \
+         WHERE a.practice_id = $1 AND ($2 IS NULL OR a.actor_id = $2) AND ($3 IS NULL OR a.action = $3) AND ($4 IS NULL OR a.client_id = $4) \
+         ORDER BY a.seq DESC LIMIT $5",
+    )
+    .bind(practice_id)
+    .bind(f.actor_id.as_deref())
+    .bind(f.action.as_deref())
+    .bind(f.client_id.as_deref())
+    .bind(f.limit.clamp(1, 1000))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                seq: r.try_get("seq")?,
+                at: r.try_get("at")?,
+                actor_id: r.try_get("actor_id")?,
+                actor_name: r.try_get("actor_name")?,
+                action: r.try_get("action")?,
+                record_kind: r.try_get("record_kind")?,
+                record_id: r.try_get("record_id")?,
+                client_id: r.try_get("client_id")?,
+                request_id: r.try_get("request_id")?,
+                detail: r.try_get("detail")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,626 @@
+//! Clients, care teams, sessions (appointments) and break-glass grants.
+//!
+//! Security Invariant: every function here that touches client data takes a decision from
+//! `concord_domain::policy`, scopes its SQL by that decision's practice and client, and appends
+//! an audit entry in the same transaction. Names, dates of birth and free text are sealed with
+//! the client's data key before they reach SQL.
+
+use crate::accounts::parse_id;
+use crate::audit;
+use crate::crypto::{DataKey, field_aad};
+use crate::{Ctx, Store, StoreError, Tx, flag};
+use concord_domain::ids::{BreakGlassId, ClientId, PracticeId, SessionId, UserId};
+use concord_domain::policy::{self, Actor, CareTeamAccess, CaseloadScope, ClientFacts, CreateClientAccess, ErasureAccess, PracticeAdminAccess, RecordAccess};
+use concord_domain::values::{Attendance, BreakGlassReason, ClientName, DateOfBirth, DurationMinutes, Role, query_tokens};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::{Duration, OffsetDateTime};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientStatus {
+    Active,
+    Archived,
+}
+
+impl ClientStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientStatus::Active => "active",
+            ClientStatus::Archived => "archived",
+        }
+    }
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "active" => Ok(ClientStatus::Active),
+            "archived" => Ok(ClientStatus::Archived),
+            _ => Err(StoreError::Invalid("corrupt client status".into())),
+        }
+    }
+}
+
+/// One line of a caseload or directory.
+#[derive(Debug, Clone)]
+pub struct ClientSummary {
+    pub id: ClientId,
+    pub name: String,
+    pub status: ClientStatus,
+    pub attended_sessions: i64,
+    pub last_session_at: Option<i64>,
+    pub next_session_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TeamMember {
+    pub user_id: UserId,
+    pub name: String,
+    pub role: Role,
+}
+
+/// A client's identity and status, decrypted.
+#[derive(Debug, Clone)]
+pub struct ClientRecord {
+    pub id: ClientId,
+    pub name: String,
+    pub date_of_birth: Option<String>,
+    pub status: ClientStatus,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub care_team: Vec<TeamMember>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: SessionId,
+    pub starts_at: i64,
+    pub duration_minutes: i64,
+    pub attendance: Attendance,
+}
+
+fn client_event(ctx: &Ctx, actor: &Actor, client_id: ClientId, action: &'static str, record_kind: &'static str) -> audit::AuditEvent {
+    let mut ev = ctx.event(Some(actor), &actor.practice_id.to_string(), action, record_kind);
+    ev.client_id = Some(client_id.to_string());
+    ev.record_id = Some(client_id.to_string());
+    ev
+}
+
+fn record_event(ctx: &Ctx, access: &RecordAccess, action: &'static str, record_kind: &'static str) -> audit::AuditEvent {
+    let mut ev = client_event(ctx, &access.actor(), access.client_id(), action, record_kind);
+    ev.detail = format!("basis={}", access.basis().as_str());
+    ev
+}
+
+/// Loads what the policy needs to decide; reads no client data.
+pub async fn client_facts(store: &Store, ctx: &Ctx, actor: &Actor, client_id: ClientId) -> Result<Option<ClientFacts>, StoreError> {
+    let r = sqlx::query(
+        "SELECT c.practice_id, \
+           CASE WHEN EXISTS (SELECT 1 FROM care_team t WHERE t.client_id = c.id AND t.user_id = $2) THEN 1 ELSE 0 END AS on_team, \
+           CASE WHEN EXISTS (SELECT 1 FROM break_glass b WHERE b.client_id = c.id AND b.user_id = $2 AND b.expires_at > $3) THEN 1 ELSE 0 END AS glass \
+         FROM clients c WHERE c.id = $1 AND c.practice_id = $4",
+    )
+    .bind(client_id.to_string())
+    .bind(actor.user_id.to_string())
+    .bind(ctx.ts())
+    .bind(actor.practice_id.to_string())
+    .fetch_optional(store.pool())
+    .await?;
+    r.map(|r| {
+        Ok(ClientFacts {
+            practice_id: parse_id(&r, "practice_id")?,
+            client_id,
+            on_care_team: r.try_get::<i64, _>("on_team")? != 0,
+            break_glass_active: r.try_get::<i64, _>("glass")? != 0,
+        })
+    })
+    .transpose()
+}
+
+/// Loads facts and asks the policy for record access; NotFound when the answer is no.
+pub async fn record_access(store: &Store, ctx: &Ctx, actor: &Actor, client_id: ClientId) -> Result<RecordAccess, StoreError> {
+    let facts = client_facts(store, ctx, actor, client_id).await?;
+    policy::decide_record(actor, facts.as_ref()).ok_or(StoreError::NotFound)
+}
+
+pub async fn care_team_access(store: &Store, ctx: &Ctx, actor: &Actor, client_id: ClientId) -> Result<CareTeamAccess, StoreError> {
+    let facts = client_facts(store, ctx, actor, client_id).await?;
+    policy::decide_care_team(actor, facts.as_ref()).ok_or(StoreError::NotFound)
+}
+
+pub async fn erasure_access(store: &Store, ctx: &Ctx, actor: &Actor, client_id: ClientId) -> Result<ErasureAccess, StoreError> {
+    let facts = client_facts(store, ctx, actor, client_id).await?;
+    policy::decide_erasure(actor, facts.as_ref()).ok_or(StoreError::NotFound)
+}
+
+async fn data_key<'e, E>(store: &Store, exec: E, practice_id: PracticeId, client_id: &str) -> Result<DataKey, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let r = sqlx::query("SELECT wrapped_key FROM client_keys WHERE client_id = $1 AND practice_id = $2")
+        .bind(client_id)
+        .bind(practice_id.to_string())
+        .fetch_optional(exec)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let wrapped: Vec<u8> = r.try_get("wrapped_key")?;
+    Ok(store.key().unwrap_data_key(client_id, &wrapped)?)
+}
+
+async fn write_name_index(store: &Store, tx: &mut Tx, practice_id: PracticeId, client_id: &str, name: &ClientName) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM client_name_index WHERE client_id = $1").bind(client_id).execute(&mut **tx).await?;
+    for token in name.search_tokens() {
+        sqlx::query("INSERT INTO client_name_index (practice_id, client_id, token) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(practice_id.to_string())
+            .bind(client_id)
+            .bind(store.key().search_token(&practice_id.to_string(), &token))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+fn seal_opt(key: &DataKey, value: Option<&str>, aad: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    value.map(|v| key.seal_str(v, aad).map_err(Into::into)).transpose()
+}
+
+/// Creates a client. A clinician or supervisor who creates one joins the care team.
+pub async fn create_client(
+    store: &Store,
+    ctx: &Ctx,
+    access: &CreateClientAccess,
+    name: &ClientName,
+    date_of_birth: Option<&DateOfBirth>,
+) -> Result<ClientId, StoreError> {
+    let actor = access.actor();
+    let id: ClientId = ctx.new_id(ClientId::new_at);
+    let sid = id.to_string();
+    let (key, wrapped) = store.key().new_data_key(&sid)?;
+    let name_ct = key.seal_str(name.as_str(), &field_aad("clients", "name_ct", &sid))?;
+    let dob_ct = seal_opt(&key, date_of_birth.map(DateOfBirth::to_iso).as_deref(), &field_aad("clients", "date_of_birth_ct", &sid))?;
+    let mut tx = store.begin().await?;
+    sqlx::query(
+        "INSERT INTO clients (id, practice_id, status, name_ct, date_of_birth_ct, created_by, created_at, updated_at) VALUES ($1, $2, 'active', $3, $4, $5, $6, $6)",
+    )
+    .bind(&sid)
+    .bind(actor.practice_id.to_string())
+    .bind(name_ct)
+    .bind(dob_ct)
+    .bind(actor.user_id.to_string())
+    .bind(ctx.ts())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO client_keys (client_id, practice_id, wrapped_key) VALUES ($1, $2, $3)")
+        .bind(&sid)
+        .bind(actor.practice_id.to_string())
+        .bind(wrapped)
+        .execute(&mut *tx)
+        .await?;
+    write_name_index(store, &mut tx, actor.practice_id, &sid, name).await?;
+    let joins = match actor.role {
+        Role::Clinician | Role::Supervisor => true,
+        Role::Admin => false,
+    };
+    if joins {
+        insert_team_member(&mut tx, ctx, actor.practice_id, &sid, actor.user_id, actor.user_id).await?;
+    }
+    audit::append(&mut tx, &client_event(ctx, &actor, id, "client.create", "client")).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn insert_team_member(tx: &mut Tx, ctx: &Ctx, practice_id: PracticeId, client_id: &str, user_id: UserId, by: UserId) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO care_team (practice_id, client_id, user_id, added_by, added_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+        .bind(practice_id.to_string())
+        .bind(client_id)
+        .bind(user_id.to_string())
+        .bind(by.to_string())
+        .bind(ctx.ts())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn team_of<'e, E>(exec: E, practice_id: PracticeId, client_id: ClientId) -> Result<Vec<TeamMember>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows = sqlx::query(
+        "SELECT u.id, u.name, u.role FROM care_team t JOIN users u ON u.id = t.user_id WHERE t.client_id = $1 AND t.practice_id = $2 ORDER BY u.name",
+    )
+    .bind(client_id.to_string())
+    .bind(practice_id.to_string())
+    .fetch_all(exec)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let role: String = r.try_get("role")?;
+            Ok(TeamMember { user_id: parse_id(r, "id")?, name: r.try_get("name")?, role: role.parse().map_err(|_| StoreError::Invalid("corrupt role".into()))? })
+        })
+        .collect()
+}
+
+async fn read_client(store: &Store, tx: &mut Tx, practice_id: PracticeId, client_id: ClientId) -> Result<ClientRecord, StoreError> {
+    let sid = client_id.to_string();
+    let r = sqlx::query("SELECT status, name_ct, date_of_birth_ct, created_at, updated_at FROM clients WHERE id = $1 AND practice_id = $2")
+        .bind(&sid)
+        .bind(practice_id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let key = data_key(store, &mut **tx, practice_id, &sid).await?;
+    let name_ct: Vec<u8> = r.try_get("name_ct")?;
+    let dob_ct: Option<Vec<u8>> = r.try_get("date_of_birth_ct")?;
+    Ok(ClientRecord {
+        id: client_id,
+        name: key.open_str(&name_ct, &field_aad("clients", "name_ct", &sid))?,
+        date_of_birth: dob_ct.map(|c| key.open_str(&c, &field_aad("clients", "date_of_birth_ct", &sid))).transpose()?,
+        status: ClientStatus::parse(&r.try_get::<String, _>("status")?)?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        care_team: team_of(&mut **tx, practice_id, client_id).await?,
+    })
+}
+
+/// Reads a client's identity and care team (audited).
+pub async fn get_client(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<ClientRecord, StoreError> {
+    let mut tx = store.begin().await?;
+    let rec = read_client(store, &mut tx, access.practice_id(), access.client_id()).await?;
+    audit::append(&mut tx, &record_event(ctx, access, "client.read", "client")).await?;
+    tx.commit().await?;
+    Ok(rec)
+}
+
+/// A change to a client's identity; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ClientChanges<'a> {
+    pub name: Option<&'a ClientName>,
+    /// `Some(None)` clears the date of birth.
+    pub date_of_birth: Option<Option<&'a DateOfBirth>>,
+    pub status: Option<ClientStatus>,
+}
+
+pub async fn update_client(store: &Store, ctx: &Ctx, access: &RecordAccess, ch: ClientChanges<'_>) -> Result<ClientRecord, StoreError> {
+    let practice_id = access.practice_id();
+    let sid = access.client_id().to_string();
+    let mut tx = store.begin().await?;
+    let key = data_key(store, &mut *tx, practice_id, &sid).await?;
+    let mut fields: Vec<&str> = Vec::new();
+    if let Some(name) = ch.name {
+        let ct = key.seal_str(name.as_str(), &field_aad("clients", "name_ct", &sid))?;
+        sqlx::query("UPDATE clients SET name_ct = $1 WHERE id = $2 AND practice_id = $3").bind(ct).bind(&sid).bind(practice_id.to_string()).execute(&mut *tx).await?;
+        write_name_index(store, &mut tx, practice_id, &sid, name).await?;
+        fields.push("name");
+    }
+    if let Some(dob) = ch.date_of_birth {
+        let ct = seal_opt(&key, dob.map(DateOfBirth::to_iso).as_deref(), &field_aad("clients", "date_of_birth_ct", &sid))?;
+        sqlx::query("UPDATE clients SET date_of_birth_ct = $1 WHERE id = $2 AND practice_id = $3").bind(ct).bind(&sid).bind(practice_id.to_string()).execute(&mut *tx).await?;
+        fields.push("date_of_birth");
+    }
+    if let Some(status) = ch.status {
+        sqlx::query("UPDATE clients SET status = $1 WHERE id = $2 AND practice_id = $3").bind(status.as_str()).bind(&sid).bind(practice_id.to_string()).execute(&mut *tx).await?;
+        fields.push("status");
+    }
+    sqlx::query("UPDATE clients SET updated_at = $1 WHERE id = $2 AND practice_id = $3").bind(ctx.ts()).bind(&sid).bind(practice_id.to_string()).execute(&mut *tx).await?;
+    let mut ev = record_event(ctx, access, "client.update", "client");
+    ev.detail = format!("{} fields={}", ev.detail, fields.join(","));
+    audit::append(&mut tx, &ev).await?;
+    let rec = read_client(store, &mut tx, practice_id, access.client_id()).await?;
+    tx.commit().await?;
+    Ok(rec)
+}
+
+/// Lists the clients a scope may see, optionally filtered by a name query (every query word
+/// must match the start of a word of the name) and status (audited as one list entry).
+pub async fn list_clients(
+    store: &Store,
+    ctx: &Ctx,
+    scope: &CaseloadScope,
+    query: Option<&str>,
+    include_archived: bool,
+) -> Result<Vec<ClientSummary>, StoreError> {
+    let practice = scope.practice_id().to_string();
+    let tokens: Vec<String> = query.map(query_tokens).unwrap_or_default().iter().map(|t| store.key().search_token(&practice, t)).collect();
+    // Placeholders are numbered; values are always bound, never spliced.
+    let mut sql = String::from(
+        "SELECT c.id, c.status, c.name_ct, k.wrapped_key, \
+           (SELECT COUNT(*) FROM client_sessions s WHERE s.client_id = c.id AND s.attendance = 'attended') AS attended, \
+           (SELECT MAX(s.starts_at) FROM client_sessions s WHERE s.client_id = c.id AND s.starts_at <= $3) AS last_at, \
+           (SELECT MIN(s.starts_at) FROM client_sessions s WHERE s.client_id = c.id AND s.starts_at > $3) AS next_at \
+         FROM clients c JOIN client_keys k ON k.client_id = c.id \
+         WHERE c.practice_id = $1 AND ($4 = 1 OR EXISTS (SELECT 1 FROM care_team t WHERE t.client_id = c.id AND t.user_id = $2)) \
+           AND ($5 = 1 OR c.status = 'active')",
+    );
+    if !tokens.is_empty() {
+        let first = 6;
+        let list: Vec<String> = (0..tokens.len()).map(|i| format!("${}", first + i)).collect();
+        sql.push_str(&format!(
+            " AND c.id IN (SELECT n.client_id FROM client_name_index n WHERE n.practice_id = $1 AND n.token IN ({}) GROUP BY n.client_id HAVING COUNT(DISTINCT n.token) = {})",
+            list.join(", "),
+            tokens.len()
+        ));
+    }
+    // Audited: the only dynamic part is a list of numbered placeholders and a count.
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&practice)
+        .bind(scope.actor().user_id.to_string())
+        .bind(ctx.ts())
+        .bind(flag(scope.whole_practice()))
+        .bind(flag(include_archived));
+    for t in &tokens {
+        q = q.bind(t);
+    }
+    let rows = q.fetch_all(store.pool()).await?;
+    let mut out = rows.iter().map(|r| summary_from(store, r)).collect::<Result<Vec<_>, _>>()?;
+    out.sort_by_key(|c| c.name.to_lowercase());
+    let mut tx = store.begin().await?;
+    let mut ev = ctx.event(Some(&scope.actor()), &practice, if scope.whole_practice() { "directory.list" } else { "caseload.list" }, "client_list");
+    ev.detail = format!("count={} search={}", out.len(), !tokens.is_empty());
+    audit::append(&mut tx, &ev).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+fn summary_from(store: &Store, r: &AnyRow) -> Result<ClientSummary, StoreError> {
+    let id: ClientId = parse_id(r, "id")?;
+    let sid = id.to_string();
+    let wrapped: Vec<u8> = r.try_get("wrapped_key")?;
+    let key = store.key().unwrap_data_key(&sid, &wrapped)?;
+    let name_ct: Vec<u8> = r.try_get("name_ct")?;
+    Ok(ClientSummary {
+        id,
+        name: key.open_str(&name_ct, &field_aad("clients", "name_ct", &sid))?,
+        status: ClientStatus::parse(&r.try_get::<String, _>("status")?)?,
+        attended_sessions: r.try_get("attended")?,
+        last_session_at: r.try_get("last_at")?,
+        next_session_at: r.try_get("next_at")?,
+    })
+}
+
+// ---- care team ----------------------------------------------------------------------------
+
+pub async fn care_team(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<Vec<TeamMember>, StoreError> {
+    let mut tx = store.begin().await?;
+    let team = team_of(&mut *tx, access.practice_id(), access.client_id()).await?;
+    audit::append(&mut tx, &record_event(ctx, access, "care_team.read", "care_team")).await?;
+    tx.commit().await?;
+    Ok(team)
+}
+
+/// The admin's view for managing a care team: the client's name and team.
+pub async fn care_team_admin_view(store: &Store, ctx: &Ctx, access: &CareTeamAccess) -> Result<(String, Vec<TeamMember>), StoreError> {
+    let mut tx = store.begin().await?;
+    let rec = read_client(store, &mut tx, access.practice_id(), access.client_id()).await?;
+    audit::append(&mut tx, &client_event(ctx, &access.actor(), access.client_id(), "care_team.read", "care_team")).await?;
+    tx.commit().await?;
+    Ok((rec.name, rec.care_team))
+}
+
+/// Adds a staff member of the same practice to the care team (idempotent).
+pub async fn add_to_care_team(store: &Store, ctx: &Ctx, access: &CareTeamAccess, user_id: UserId) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    let member = sqlx::query("SELECT 1 AS one FROM users WHERE id = $1 AND practice_id = $2 AND disabled = 0")
+        .bind(user_id.to_string())
+        .bind(access.practice_id().to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+    if member.is_none() {
+        return Err(StoreError::Invalid("no such staff member in this practice".into()));
+    }
+    insert_team_member(&mut tx, ctx, access.practice_id(), &access.client_id().to_string(), user_id, access.actor().user_id).await?;
+    let mut ev = client_event(ctx, &access.actor(), access.client_id(), "care_team.add", "care_team");
+    ev.detail = format!("user={user_id}");
+    audit::append(&mut tx, &ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn remove_from_care_team(store: &Store, ctx: &Ctx, access: &CareTeamAccess, user_id: UserId) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    let r = sqlx::query("DELETE FROM care_team WHERE client_id = $1 AND user_id = $2 AND practice_id = $3")
+        .bind(access.client_id().to_string())
+        .bind(user_id.to_string())
+        .bind(access.practice_id().to_string())
+        .execute(&mut *tx)
+        .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let mut ev = client_event(ctx, &access.actor(), access.client_id(), "care_team.remove", "care_team");
+    ev.detail = format!("user={user_id}");
+    audit::append(&mut tx, &ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+// ---- sessions (appointments) --------------------------------------------------------------
+
+pub async fn add_session(
+    store: &Store,
+    ctx: &Ctx,
+    access: &RecordAccess,
+    starts_at: OffsetDateTime,
+    duration: DurationMinutes,
+    attendance: Attendance,
+) -> Result<SessionId, StoreError> {
+    let ids = add_sessions(store, ctx, access, &[NewSession { starts_at, duration, attendance }]).await?;
+    ids.into_iter().next().ok_or(StoreError::NotFound)
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct NewSession {
+    pub starts_at: OffsetDateTime,
+    pub duration: DurationMinutes,
+    pub attendance: Attendance,
+}
+
+/// Records sessions in one transaction, one audit entry each. An archived client takes no
+/// new sessions until restored.
+pub async fn add_sessions(store: &Store, ctx: &Ctx, access: &RecordAccess, sessions: &[NewSession]) -> Result<Vec<SessionId>, StoreError> {
+    let mut tx = store.begin().await?;
+    let status = sqlx::query("SELECT status FROM clients WHERE id = $1 AND practice_id = $2")
+        .bind(access.client_id().to_string())
+        .bind(access.practice_id().to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if ClientStatus::parse(&status.try_get::<String, _>("status")?)? == ClientStatus::Archived {
+        return Err(StoreError::Conflict("this client is archived; restore them before recording sessions".into()));
+    }
+    let mut ids = Vec::with_capacity(sessions.len());
+    for s in sessions {
+        let id: SessionId = ctx.new_id(SessionId::new_at);
+        sqlx::query(
+            "INSERT INTO client_sessions (id, practice_id, client_id, starts_at, duration_minutes, attendance, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id.to_string())
+        .bind(access.practice_id().to_string())
+        .bind(access.client_id().to_string())
+        .bind(s.starts_at.unix_timestamp())
+        .bind(i64::from(s.duration.get()))
+        .bind(s.attendance.as_str())
+        .bind(access.actor().user_id.to_string())
+        .bind(ctx.ts())
+        .execute(&mut *tx)
+        .await?;
+        let mut ev = record_event(ctx, access, "session.create", "session");
+        ev.record_id = Some(id.to_string());
+        audit::append(&mut tx, &ev).await?;
+        ids.push(id);
+    }
+    tx.commit().await?;
+    Ok(ids)
+}
+
+pub async fn list_sessions(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<Vec<SessionRow>, StoreError> {
+    let mut tx = store.begin().await?;
+    let rows = sqlx::query(
+        "SELECT id, starts_at, duration_minutes, attendance FROM client_sessions WHERE client_id = $1 AND practice_id = $2 ORDER BY starts_at DESC",
+    )
+    .bind(access.client_id().to_string())
+    .bind(access.practice_id().to_string())
+    .fetch_all(&mut *tx)
+    .await?;
+    let out = rows
+        .iter()
+        .map(|r| {
+            let a: String = r.try_get("attendance")?;
+            Ok(SessionRow {
+                id: parse_id(r, "id")?,
+                starts_at: r.try_get("starts_at")?,
+                duration_minutes: r.try_get("duration_minutes")?,
+                attendance: a.parse().map_err(|_| StoreError::Invalid("corrupt attendance".into()))?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    audit::append(&mut tx, &record_event(ctx, access, "session.list", "session")).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+// ---- break-glass --------------------------------------------------------------------------
+
+pub const BREAK_GLASS_MAX: Duration = Duration::hours(4);
+
+/// Grants time-limited emergency access to a client outside the actor's care team.
+pub async fn grant_break_glass(
+    store: &Store,
+    ctx: &Ctx,
+    actor: &Actor,
+    client_id: ClientId,
+    reason: &BreakGlassReason,
+    ttl: Duration,
+) -> Result<BreakGlassId, StoreError> {
+    let facts = client_facts(store, ctx, actor, client_id).await?;
+    if !policy::may_request_break_glass(actor, facts.as_ref()) {
+        return Err(StoreError::NotFound);
+    }
+    let ttl = if ttl > BREAK_GLASS_MAX || ttl <= Duration::ZERO { BREAK_GLASS_MAX } else { ttl };
+    let id: BreakGlassId = ctx.new_id(BreakGlassId::new_at);
+    let mut tx = store.begin().await?;
+    let key = data_key(store, &mut *tx, actor.practice_id, &client_id.to_string()).await?;
+    let reason_ct = key.seal_str(reason.as_str(), &field_aad("break_glass", "reason_ct", &id.to_string()))?;
+    sqlx::query("INSERT INTO break_glass (id, practice_id, client_id, user_id, reason_ct, granted_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(id.to_string())
+        .bind(actor.practice_id.to_string())
+        .bind(client_id.to_string())
+        .bind(actor.user_id.to_string())
+        .bind(reason_ct)
+        .bind(ctx.ts())
+        .bind((ctx.now + ttl).unix_timestamp())
+        .execute(&mut *tx)
+        .await?;
+    let mut ev = client_event(ctx, actor, client_id, "break_glass.grant", "break_glass");
+    ev.record_id = Some(id.to_string());
+    ev.detail = format!("minutes={}", ttl.whole_minutes());
+    audit::append(&mut tx, &ev).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+#[derive(Debug, Clone)]
+pub struct BreakGlassRow {
+    pub id: BreakGlassId,
+    pub client_id: ClientId,
+    pub client_name: String,
+    pub user_name: String,
+    pub reason: String,
+    pub granted_at: i64,
+    pub expires_at: i64,
+}
+
+/// Every break-glass grant of the practice, newest first, for admin review (audited).
+pub async fn list_break_glass(store: &Store, ctx: &Ctx, access: &PracticeAdminAccess) -> Result<Vec<BreakGlassRow>, StoreError> {
+    let practice = access.practice_id().to_string();
+    let rows = sqlx::query(
+        "SELECT b.id, b.client_id, b.reason_ct, b.granted_at, b.expires_at, u.name AS user_name, c.name_ct, k.wrapped_key \
+         FROM break_glass b JOIN users u ON u.id = b.user_id JOIN clients c ON c.id = b.client_id JOIN client_keys k ON k.client_id = b.client_id \
+         WHERE b.practice_id = $1 ORDER BY b.granted_at DESC LIMIT 500",
+    )
+    .bind(&practice)
+    .fetch_all(store.pool())
+    .await?;
+    let out = rows
+        .iter()
+        .map(|r| {
+            let id: BreakGlassId = parse_id(r, "id")?;
+            let client_id: ClientId = parse_id(r, "client_id")?;
+            let cid = client_id.to_string();
+            let key = store.key().unwrap_data_key(&cid, &r.try_get::<Vec<u8>, _>("wrapped_key")?)?;
+            Ok(BreakGlassRow {
+                id,
+                client_id,
+                client_name: key.open_str(&r.try_get::<Vec<u8>, _>("name_ct")?, &field_aad("clients", "name_ct", &cid))?,
+                user_name: r.try_get("user_name")?,
+                reason: key.open_str(&r.try_get::<Vec<u8>, _>("reason_ct")?, &field_aad("break_glass", "reason_ct", &id.to_string()))?,
+                granted_at: r.try_get("granted_at")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut tx = store.begin().await?;
+    let mut ev = ctx.event(Some(&access.actor()), &practice, "break_glass.review", "break_glass");
+    ev.detail = format!("count={}", out.len());
+    audit::append(&mut tx, &ev).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+// ---- erasure ------------------------------------------------------------------------------
+
+/// Erases a client: their data key and every row that describes them. The audit chain keeps
+/// the opaque id of what happened, never the content.
+pub async fn erase_client(store: &Store, ctx: &Ctx, access: &ErasureAccess) -> Result<(), StoreError> {
+    let sid = access.client_id().to_string();
+    let practice = access.practice_id().to_string();
+    let mut tx = store.begin().await?;
+    for table in ["client_keys", "client_name_index", "care_team", "client_sessions", "break_glass"] {
+        // Table names come from this fixed list, never from input.
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE client_id = $1 AND practice_id = $2"))).bind(&sid).bind(&practice).execute(&mut *tx).await?;
+    }
+    let r = sqlx::query("DELETE FROM clients WHERE id = $1 AND practice_id = $2").bind(&sid).bind(&practice).execute(&mut *tx).await?;
+    if r.rows_affected() != 1 {
+        return Err(StoreError::NotFound);
+    }
+    audit::append(&mut tx, &client_event(ctx, &access.actor(), access.client_id(), "client.erase", "client")).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! Connecting to SQLite or PostgreSQL through sqlx's `Any` driver, so one set of portable
+//! queries (`$1` placeholders, TEXT/BIGINT/BLOB columns) serves both engines.
+//!
+//! Architecture Invariant: acknowledged writes survive `kill -9` and power loss. On SQLite
+//! every connection runs with WAL, synchronous=FULL, foreign_keys=ON and a busy timeout; the
+//! settings are read back at start and a mismatch refuses to start.
+
+use crate::StoreError;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor, Row};
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+pub const SQLITE_FILE_NAME: &str = "concord.db";
+const BUSY_TIMEOUT_MS: i64 = 5_000;
+
+/// Where the database lives: an explicit URL, or the SQLite file in the data dir.
+pub fn database_url(data_dir: &Path, explicit: Option<&str>) -> String {
+    match explicit {
+        Some(url) => url.to_owned(),
+        None => format!("sqlite://{}?mode=rwc", data_dir.join(SQLITE_FILE_NAME).display()),
+    }
+}
+
+pub fn engine_of(url: &str) -> Result<Engine, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Engine::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Engine::Postgres)
+    } else {
+        Err(StoreError::Config("database URL must start with sqlite: or postgres://".into()))
+    }
+}
+
+/// Opens the pool, applies and verifies the durability settings, and runs migrations.
+pub async fn connect(url: &str) -> Result<(AnyPool, Engine), StoreError> {
+    install_default_drivers();
+    let engine = engine_of(url)?;
+    let opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+    let pool = match engine {
+        Engine::Sqlite => {
+            opts.max_connections(8)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect(url)
+                .await
+        }
+        Engine::Postgres => opts.max_connections(16).connect(url).await,
+    }
+    .map_err(|e| StoreError::Unavailable(format!("cannot connect to the {} database: {e}", engine.as_str())))?;
+    if engine == Engine::Sqlite {
+        verify_sqlite_settings(&pool).await?;
+    }
+    let migrator = match engine {
+        Engine::Sqlite => &SQLITE_MIGRATIONS,
+        Engine::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    migrator.run(&pool).await.map_err(|e| StoreError::Unavailable(format!("migrations failed: {e}")))?;
+    Ok((pool, engine))
+}
+
+/// Reads each durability setting back; refuses to run with anything else.
+pub async fn verify_sqlite_settings(pool: &AnyPool) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await?;
+    let checks: [(&str, &str); 4] = [
+        ("PRAGMA journal_mode", "wal"),
+        ("PRAGMA synchronous", "2"),
+        ("PRAGMA foreign_keys", "1"),
+        ("PRAGMA busy_timeout", "5000"),
+    ];
+    for (pragma, want) in checks {
+        let row = sqlx::query(pragma).fetch_one(&mut *conn).await?;
+        let got: String = match row.try_get::<String, _>(0) {
+            Ok(s) => s.to_lowercase(),
+            Err(_) => row.try_get::<i64, _>(0).map(|n| n.to_string())?,
+        };
+        if got != want {
+            return Err(StoreError::Config(format!("{pragma} is {got}, expected {want}")));
+        }
+    }
+    let _ = BUSY_TIMEOUT_MS;
+    Ok(())
+}

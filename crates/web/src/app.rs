@@ -1,0 +1,153 @@
+//! Builds the router from the route table, with the layers every request passes through.
+
+use crate::routes::{self, ROUTES};
+use crate::state::AppState;
+use crate::{api, openapi, pages, security};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, patch, post};
+use pages::{account, admin, clients, login};
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::csrf::CsrfLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// Adds routes only when the route table lists them, and remembers which were added.
+struct Builder {
+    router: Router<AppState>,
+    added: Vec<(&'static str, &'static str)>,
+    problems: Vec<String>,
+}
+
+impl Builder {
+    fn add(mut self, method: &'static str, path: &'static str, handler: MethodRouter<AppState>) -> Self {
+        if routes::find(method, path).is_none() {
+            self.problems.push(format!("{method} {path} is served but has no entry in routes::ROUTES"));
+        }
+        self.added.push((method, path));
+        self.router = self.router.route(path, handler);
+        self
+    }
+
+    fn finish(mut self) -> Result<Router<AppState>, String> {
+        for r in ROUTES {
+            if !self.added.contains(&(r.method, r.path)) {
+                self.problems.push(format!("{} {} is in routes::ROUTES but not served", r.method, r.path));
+            }
+        }
+        if self.problems.is_empty() { Ok(self.router) } else { Err(self.problems.join("; ")) }
+    }
+}
+
+/// The whole application. Fails (rather than serving) when the router and the route table
+/// disagree, so every served route has an authorization-matrix entry.
+pub fn build_router(state: AppState) -> Result<Router, String> {
+    let b = Builder { router: Router::new(), added: Vec::new(), problems: Vec::new() }
+        .add("GET", "/healthz", get(healthz))
+        .add("GET", "/metrics", get(metrics_text))
+        .add("GET", "/api/openapi.json", get(openapi::document))
+        .add("GET", "/static/{file}", get(static_file))
+        .add("GET", "/login", get(login::login_form))
+        .add("POST", "/login", post(login::login))
+        .add("GET", "/login/second-factor", get(login::second_factor_form))
+        .add("POST", "/login/second-factor", post(login::second_factor))
+        .add("POST", "/logout", post(login::logout))
+        .add("GET", "/", get(clients::home))
+        .add("GET", "/caseload", get(clients::caseload))
+        .add("GET", "/clients/new", get(clients::new_client_form))
+        .add("POST", "/clients", post(clients::create_client))
+        .add("GET", "/clients/{id}", get(clients::show_client))
+        .add("GET", "/clients/{id}/edit", get(clients::edit_client_form))
+        .add("POST", "/clients/{id}/edit", post(clients::edit_client))
+        .add("POST", "/clients/{id}/archive", post(clients::archive_client))
+        .add("POST", "/clients/{id}/restore", post(clients::restore_client))
+        .add("POST", "/clients/{id}/sessions", post(clients::add_session))
+        .add("GET", "/clients/{id}/break-glass", get(clients::break_glass_form))
+        .add("POST", "/clients/{id}/break-glass", post(clients::break_glass))
+        .add("GET", "/account", get(account::account))
+        .add("POST", "/account/tokens", post(account::create_token))
+        .add("POST", "/account/tokens/{token_id}/revoke", post(account::revoke_token))
+        .add("GET", "/account/second-factor", get(account::enrol_form))
+        .add("POST", "/account/second-factor", post(account::enrol))
+        .add("GET", "/admin", get(admin::admin_home))
+        .add("GET", "/admin/users", get(admin::users))
+        .add("POST", "/admin/users", post(admin::add_user))
+        .add("GET", "/admin/clients", get(admin::clients_directory))
+        .add("GET", "/admin/clients/{id}/care-team", get(admin::care_team))
+        .add("POST", "/admin/clients/{id}/care-team", post(admin::add_member))
+        .add("POST", "/admin/clients/{id}/care-team/{user_id}/remove", post(admin::remove_member))
+        .add("POST", "/admin/clients/{id}/erase", post(admin::erase))
+        .add("GET", "/admin/audit", get(admin::audit_log))
+        .add("GET", "/admin/break-glass", get(admin::break_glass_review))
+        .add("GET", "/api/v1/me", get(api::me))
+        .add("GET", "/api/v1/clients", get(api::list_clients))
+        .add("POST", "/api/v1/clients", post(api::create_client))
+        .add("GET", "/api/v1/clients/{id}", get(api::get_client))
+        .add("PATCH", "/api/v1/clients/{id}", patch(api::patch_client))
+        .add("GET", "/api/v1/clients/{id}/sessions", get(api::list_sessions))
+        .add("POST", "/api/v1/clients/{id}/sessions", post(api::create_session))
+        .add("GET", "/api/v1/clients/{id}/care-team", get(api::get_care_team))
+        .add("POST", "/api/v1/clients/{id}/care-team", post(api::add_care_team_member))
+        .add("DELETE", "/api/v1/clients/{id}/care-team/{user_id}", delete(api::remove_care_team_member));
+    let router = b.finish()?;
+    let body_limit = state.config.body_limit;
+    Ok(router
+        .fallback(not_found)
+        .layer(middleware::from_fn(security::track_metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
+        .layer(CsrfLayer::new())
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            // Log the route template, never the concrete path or query (ids, search terms).
+            let route = req.extensions().get::<axum::extract::MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+            tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(CatchPanicLayer::custom(|_| (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()))
+        .with_state(state))
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        crate::error::ApiError(crate::error::AppError::NotFound).into_response()
+    } else {
+        crate::error::PageError(crate::error::AppError::NotFound).into_response()
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => axum::Json(serde_json::json!({"status": "ok", "database": state.store.engine().as_str()})).into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "unavailable"}))).into_response(),
+    }
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(h) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
+        None => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], String::new()).into_response(),
+    }
+}
+
+const APP_CSS: &str = include_str!("../static/app.css");
+const HTMX_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/htmx.min.js"));
+
+async fn static_file(Path(file): Path<String>) -> Response {
+    let (body, mime): (&[u8], &str) = match file.as_str() {
+        "app.css" => (APP_CSS.as_bytes(), "text/css; charset=utf-8"),
+        "htmx.min.js" => (HTMX_JS, "text/javascript; charset=utf-8"),
+        _ => return not_found(axum::http::Uri::from_static("/static")).await,
+    };
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    resp
+}

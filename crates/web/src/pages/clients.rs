@@ -1,0 +1,239 @@
+//! Caseload, client record, client forms, sessions and break-glass pages.
+
+use super::{nav, non_empty};
+use crate::auth::{PageForm, Staff, parse_path_id};
+use crate::error::{AppError, PageError};
+use crate::state::AppState;
+use crate::view::{BreakGlassPage, CaseloadPage, CaseloadRow, ClientFormPage, ClientPage, SessionView, fmt_date, fmt_ts, render};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use concord_domain::ids::ClientId;
+use concord_domain::policy::{self, AccessBasis};
+use concord_domain::values::{Attendance, BreakGlassReason, ClientName, DateOfBirth, DurationMinutes, format_date};
+use concord_store::clients::{self, ClientChanges, ClientStatus, ClientSummary};
+use serde::Deserialize;
+use time::{Date, PrimitiveDateTime, Time};
+
+pub async fn home(_staff: Staff) -> Redirect {
+    Redirect::to("/caseload")
+}
+
+#[derive(Deserialize, Default)]
+pub struct CaseloadQuery {
+    q: Option<String>,
+    archived: Option<String>,
+}
+
+pub fn caseload_rows(list: &[ClientSummary], href: impl Fn(&ClientSummary) -> String) -> Vec<CaseloadRow> {
+    list.iter()
+        .map(|c| CaseloadRow {
+            href: href(c),
+            name: c.name.clone(),
+            attended: c.attended_sessions,
+            last: fmt_ts(c.last_session_at),
+            next: fmt_ts(c.next_session_at),
+            archived: c.status == ClientStatus::Archived,
+        })
+        .collect()
+}
+
+pub async fn caseload(State(state): State<AppState>, staff: Staff, Query(q): Query<CaseloadQuery>) -> Result<Response, PageError> {
+    let query = non_empty(q.q).unwrap_or_default();
+    let include_archived = q.archived.is_some();
+    let scope = policy::caseload_scope(&staff.actor());
+    // Admins see the directory (names only) but reach records only through a care team.
+    let list = clients::list_clients(&state.store, &staff.ctx, &scope, Some(&query), include_archived).await?;
+    let rows = caseload_rows(&list, |c| if scope.whole_practice() { format!("/admin/clients/{}/care-team", c.id) } else { format!("/clients/{}", c.id) });
+    Ok(render(&CaseloadPage {
+        title: "Caseload".into(),
+        nav: nav(&staff, "caseload"),
+        whole_practice: scope.whole_practice(),
+        query,
+        include_archived,
+        clients: rows,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct ClientForm {
+    name: String,
+    date_of_birth: Option<String>,
+}
+
+fn form_page(staff: &Staff, title: &str, action: String, cancel: String, name: String, dob: String, error: Option<String>) -> ClientFormPage {
+    ClientFormPage { title: title.into(), nav: nav(staff, "caseload"), action, cancel, name, date_of_birth: dob, error }
+}
+
+pub async fn new_client_form(staff: Staff) -> Response {
+    render(&form_page(&staff, "New client", "/clients".into(), "/caseload".into(), String::new(), String::new(), None))
+}
+
+/// Parses the client form; on error, the message to show with the form again.
+fn parse_client_form(form: &ClientForm, today: Date) -> Result<(ClientName, Option<DateOfBirth>), String> {
+    let name = ClientName::parse(&form.name).map_err(|e| e.to_string())?;
+    let dob = non_empty(form.date_of_birth.clone()).map(|d| DateOfBirth::parse(&d, today)).transpose().map_err(|e| e.to_string())?;
+    Ok((name, dob))
+}
+
+pub async fn create_client(State(state): State<AppState>, staff: Staff, PageForm(form): PageForm<ClientForm>) -> Result<Response, PageError> {
+    let (name, dob) = match parse_client_form(&form, staff.ctx.now.date()) {
+        Ok(v) => v,
+        Err(msg) => {
+            let page = form_page(&staff, "New client", "/clients".into(), "/caseload".into(), form.name, form.date_of_birth.unwrap_or_default(), Some(msg));
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
+        }
+    };
+    let access = policy::decide_create_client(&staff.actor()).ok_or(AppError::NotFound)?;
+    let id = clients::create_client(&state.store, &staff.ctx, &access, &name, dob.as_ref()).await?;
+    let to = if access.actor().role == concord_domain::values::Role::Admin { format!("/admin/clients/{id}/care-team") } else { format!("/clients/{id}") };
+    Ok(Redirect::to(&to).into_response())
+}
+
+async fn client_page(state: &AppState, staff: &Staff, id: ClientId, error: Option<String>) -> Result<ClientPage, PageError> {
+    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
+    let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
+    let sessions = clients::list_sessions(&state.store, &staff.ctx, &access).await?;
+    Ok(ClientPage {
+        title: rec.name.clone(),
+        nav: nav(staff, "caseload"),
+        href: format!("/clients/{id}"),
+        name: rec.name,
+        date_of_birth: rec.date_of_birth.unwrap_or_else(|| "—".into()),
+        archived: rec.status == ClientStatus::Archived,
+        break_glass: access.basis() == AccessBasis::BreakGlass,
+        attended: sessions.iter().filter(|s| s.attendance == Attendance::Attended).count(),
+        care_team: rec.care_team.into_iter().map(|m| m.name).collect(),
+        created: fmt_date(rec.created_at),
+        today: format_date(staff.ctx.now.date()),
+        sessions: sessions
+            .iter()
+            .map(|s| SessionView {
+                when: fmt_ts(Some(s.starts_at)),
+                minutes: s.duration_minutes,
+                attendance: s.attendance.label(),
+                attendance_class: s.attendance.as_str(),
+            })
+            .collect(),
+        error,
+    })
+}
+
+pub async fn show_client(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
+    let id: ClientId = parse_path_id(&id)?;
+    match client_page(&state, &staff, id, None).await {
+        Ok(page) => Ok(render(&page)),
+        // Someone outside the care team may ask for emergency access; they learn nothing
+        // more than a 404 would tell them unless the client exists in their practice.
+        Err(PageError(AppError::NotFound)) => {
+            let facts = clients::client_facts(&state.store, &staff.ctx, &staff.actor(), id).await?;
+            if policy::may_request_break_glass(&staff.actor(), facts.as_ref()) {
+                Ok(Redirect::to(&format!("/clients/{id}/break-glass")).into_response())
+            } else {
+                Err(PageError(AppError::NotFound))
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn edit_client_form(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
+    let id: ClientId = parse_path_id(&id)?;
+    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
+    let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
+    Ok(render(&form_page(&staff, "Edit client", format!("/clients/{id}/edit"), format!("/clients/{id}"), rec.name, rec.date_of_birth.unwrap_or_default(), None)))
+}
+
+pub async fn edit_client(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, PageForm(form): PageForm<ClientForm>) -> Result<Response, PageError> {
+    let id: ClientId = parse_path_id(&id)?;
+    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
+    let (name, dob) = match parse_client_form(&form, staff.ctx.now.date()) {
+        Ok(v) => v,
+        Err(msg) => {
+            let page = form_page(&staff, "Edit client", format!("/clients/{id}/edit"), format!("/clients/{id}"), form.name, form.date_of_birth.unwrap_or_default(), Some(msg));
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
+        }
+    };
+    let changes = ClientChanges { name: Some(&name), date_of_birth: Some(dob.as_ref()), status: None };
+    clients::update_client(&state.store, &staff.ctx, &access, changes).await?;
+    Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+}
+
+async fn set_status(state: &AppState, staff: &Staff, id: &str, status: ClientStatus) -> Result<Response, PageError> {
+    let id: ClientId = parse_path_id(id)?;
+    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
+    clients::update_client(&state.store, &staff.ctx, &access, ClientChanges { status: Some(status), ..Default::default() }).await?;
+    Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+}
+
+pub async fn archive_client(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
+    set_status(&state, &staff, &id, ClientStatus::Archived).await
+}
+
+pub async fn restore_client(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
+    set_status(&state, &staff, &id, ClientStatus::Active).await
+}
+
+#[derive(Deserialize)]
+pub struct SessionForm {
+    date: String,
+    time: String,
+    duration_minutes: String,
+    attendance: String,
+}
+
+fn parse_session_form(f: &SessionForm) -> Result<(time::OffsetDateTime, DurationMinutes, Attendance), String> {
+    let date = Date::parse(f.date.trim(), &time::macros::format_description!("[year]-[month]-[day]")).map_err(|_| "Date must be a date.".to_owned())?;
+    let t = Time::parse(f.time.trim(), &time::macros::format_description!("[hour]:[minute]")).map_err(|_| "Start must be a time like 14:00.".to_owned())?;
+    let minutes: i64 = f.duration_minutes.trim().parse().map_err(|_| "Minutes must be a number.".to_owned())?;
+    let duration = DurationMinutes::new(minutes).map_err(|e| e.to_string())?;
+    let attendance: Attendance = f.attendance.parse().map_err(|e: concord_domain::values::ValueError| e.to_string())?;
+    Ok((PrimitiveDateTime::new(date, t).assume_utc(), duration, attendance))
+}
+
+pub async fn add_session(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, PageForm(form): PageForm<SessionForm>) -> Result<Response, PageError> {
+    let id: ClientId = parse_path_id(&id)?;
+    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
+    match parse_session_form(&form) {
+        Ok((starts_at, duration, attendance)) => {
+            clients::add_session(&state.store, &staff.ctx, &access, starts_at, duration, attendance).await?;
+            Ok(Redirect::to(&format!("/clients/{id}#sessions")).into_response())
+        }
+        Err(msg) => {
+            let page = client_page(&state, &staff, id, Some(msg)).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+        }
+    }
+}
+
+async fn break_glass_allowed(state: &AppState, staff: &Staff, id: ClientId) -> Result<(), PageError> {
+    let facts = clients::client_facts(&state.store, &staff.ctx, &staff.actor(), id).await?;
+    if policy::may_request_break_glass(&staff.actor(), facts.as_ref()) { Ok(()) } else { Err(PageError(AppError::NotFound)) }
+}
+
+pub async fn break_glass_form(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
+    let id: ClientId = parse_path_id(&id)?;
+    break_glass_allowed(&state, &staff, id).await?;
+    Ok(render(&BreakGlassPage { title: "Emergency access".into(), nav: nav(&staff, "caseload"), action: format!("/clients/{id}/break-glass"), error: None }))
+}
+
+#[derive(Deserialize)]
+pub struct BreakGlassForm {
+    reason: String,
+    minutes: Option<String>,
+}
+
+pub async fn break_glass(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, PageForm(form): PageForm<BreakGlassForm>) -> Result<Response, PageError> {
+    let id: ClientId = parse_path_id(&id)?;
+    break_glass_allowed(&state, &staff, id).await?;
+    let reason = match BreakGlassReason::parse(&form.reason) {
+        Ok(r) => r,
+        Err(e) => {
+            let page = BreakGlassPage { title: "Emergency access".into(), nav: nav(&staff, "caseload"), action: format!("/clients/{id}/break-glass"), error: Some(e.to_string()) };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
+        }
+    };
+    let minutes: i64 = form.minutes.as_deref().and_then(|m| m.parse().ok()).unwrap_or(60);
+    clients::grant_break_glass(&state.store, &staff.ctx, &staff.actor(), id, &reason, time::Duration::minutes(minutes)).await?;
+    Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+}

@@ -1,0 +1,93 @@
+//! Every route the application serves, with who may call it. The router is built against
+//! this table (a route missing here stops the app from starting), the OpenAPI document is
+//! generated from it, and the authorization matrix test walks it.
+
+/// Who a route is for; the authorization matrix derives its expectations from this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Anyone (login page, health, static assets).
+    Public,
+    /// Any signed-in staff member (page) — nothing client-specific in the path.
+    Staff,
+    /// A signed-in staff member on the client's care team (page, `{id}` is a client).
+    StaffClient,
+    /// A signed-in practice admin (page).
+    Admin,
+    /// A practice admin acting on a client of their practice (page).
+    AdminClient,
+    /// A signed-in session still completing its second factor.
+    PartialSession,
+    /// Any API token holder.
+    Api,
+    /// An API token holder on the client's care team (`{id}` is a client).
+    ApiClient,
+    /// An API token holder who is a practice admin, acting on a client of their practice.
+    ApiAdminClient,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub audience: Audience,
+    pub summary: &'static str,
+}
+
+const fn r(method: &'static str, path: &'static str, audience: Audience, summary: &'static str) -> RouteSpec {
+    RouteSpec { method, path, audience, summary }
+}
+
+use Audience::*;
+
+pub const ROUTES: &[RouteSpec] = &[
+    r("GET", "/healthz", Public, "Liveness and database check"),
+    r("GET", "/metrics", Public, "Prometheus metrics (counts only, no client data)"),
+    r("GET", "/api/openapi.json", Public, "This API's OpenAPI document"),
+    r("GET", "/static/{file}", Public, "Embedded CSS and JavaScript"),
+    r("GET", "/login", Public, "Sign-in page"),
+    r("POST", "/login", Public, "Sign in with email and password"),
+    r("GET", "/login/second-factor", PartialSession, "Second-factor page"),
+    r("POST", "/login/second-factor", PartialSession, "Submit a TOTP or recovery code"),
+    r("POST", "/logout", PartialSession, "Sign out"),
+    r("GET", "/", Staff, "Home: redirects to the caseload"),
+    r("GET", "/caseload", Staff, "Caseload with search by name"),
+    r("GET", "/clients/new", Staff, "New client form"),
+    r("POST", "/clients", Staff, "Create a client"),
+    r("GET", "/clients/{id}", StaffClient, "Client record: overview and sessions"),
+    r("GET", "/clients/{id}/edit", StaffClient, "Edit client form"),
+    r("POST", "/clients/{id}/edit", StaffClient, "Save client changes"),
+    r("POST", "/clients/{id}/archive", StaffClient, "Archive a client"),
+    r("POST", "/clients/{id}/restore", StaffClient, "Restore an archived client"),
+    r("POST", "/clients/{id}/sessions", StaffClient, "Record a session"),
+    r("GET", "/clients/{id}/break-glass", Staff, "Emergency access request form"),
+    r("POST", "/clients/{id}/break-glass", Staff, "Request emergency access"),
+    r("GET", "/account", Staff, "Account: second factor and API tokens"),
+    r("POST", "/account/tokens", Staff, "Create a personal API token"),
+    r("POST", "/account/tokens/{token_id}/revoke", Staff, "Revoke one of your API tokens"),
+    r("GET", "/account/second-factor", PartialSession, "Set up a second factor"),
+    r("POST", "/account/second-factor", PartialSession, "Confirm second-factor setup"),
+    r("GET", "/admin", Admin, "Administration home"),
+    r("GET", "/admin/users", Admin, "Staff accounts"),
+    r("POST", "/admin/users", Admin, "Add a staff account"),
+    r("GET", "/admin/clients", Admin, "Client directory and care teams"),
+    r("GET", "/admin/clients/{id}/care-team", AdminClient, "Manage a client's care team"),
+    r("POST", "/admin/clients/{id}/care-team", AdminClient, "Add a staff member to a care team"),
+    r("POST", "/admin/clients/{id}/care-team/{user_id}/remove", AdminClient, "Remove a staff member from a care team"),
+    r("POST", "/admin/clients/{id}/erase", AdminClient, "Erase a client (destroys their data key)"),
+    r("GET", "/admin/audit", Admin, "Audit log with filters"),
+    r("GET", "/admin/break-glass", Admin, "Break-glass grants for review"),
+    r("GET", "/api/v1/me", Api, "The token's user"),
+    r("GET", "/api/v1/clients", Api, "List the clients you may see (search with ?q=)"),
+    r("POST", "/api/v1/clients", Api, "Create a client; the creating clinician joins the care team"),
+    r("GET", "/api/v1/clients/{id}", ApiClient, "Read a client"),
+    r("PATCH", "/api/v1/clients/{id}", ApiClient, "Change a client's name, date of birth or status"),
+    r("GET", "/api/v1/clients/{id}/sessions", ApiClient, "List a client's sessions"),
+    r("POST", "/api/v1/clients/{id}/sessions", ApiClient, "Record a session"),
+    r("GET", "/api/v1/clients/{id}/care-team", ApiClient, "List a client's care team"),
+    r("POST", "/api/v1/clients/{id}/care-team", ApiAdminClient, "Add a staff member to the care team (admins)"),
+    r("DELETE", "/api/v1/clients/{id}/care-team/{user_id}", ApiAdminClient, "Remove a staff member from the care team (admins)"),
+];
+
+pub fn find(method: &str, path: &str) -> Option<&'static RouteSpec> {
+    ROUTES.iter().find(|r| r.method == method && r.path == path)
+}

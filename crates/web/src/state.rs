@@ -1,0 +1,53 @@
+//! Shared application state and configuration.
+
+use concord_domain::clock::SharedClock;
+use concord_store::Store;
+use concord_store::accounts::ThrottlePolicy;
+use metrics_exporter_prometheus::PrometheusHandle;
+use time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Idle timeout of a login session (default 15 minutes).
+    pub session_idle: Duration,
+    /// Absolute lifetime of a login session (default 12 hours).
+    pub session_absolute: Duration,
+    /// Cookies are `Secure` (and `__Host-` prefixed) and HSTS is sent: set when served over
+    /// TLS or behind a TLS-terminating proxy (`--public-url https://…`).
+    pub secure_cookies: bool,
+    pub throttle: ThrottlePolicy,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            session_idle: Duration::minutes(15),
+            session_absolute: Duration::hours(12),
+            secure_cookies: false,
+            throttle: ThrottlePolicy::default(),
+            body_limit: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: SharedClock,
+    pub config: AppConfig,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("store", &self.store).field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn cookie_name(&self) -> &'static str {
+        if self.config.secure_cookies { "__Host-concord_session" } else { "concord_session" }
+    }
+}
