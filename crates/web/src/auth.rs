@@ -184,7 +184,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
                     _ => rejection.body_text(),
                 };
                 Err(ApiError(match status.as_u16() {
-                    413 => AppError::BadRequest("request body too large".into()),
+                    413 => AppError::TooLarge,
                     415 => AppError::BadRequest(msg),
                     422 => AppError::Unprocessable(msg),
                     _ => AppError::BadRequest(msg),
@@ -204,7 +204,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm
         match axum::Form::<T>::from_request(req, state).await {
             Ok(axum::Form(v)) => Ok(PageForm(v)),
             Err(rejection) => Err(PageError(if rejection.status().as_u16() == 413 {
-                AppError::BadRequest("the form is too large".into())
+                AppError::TooLarge
             } else {
                 AppError::BadRequest(format!("the form could not be read: {}", rejection.body_text()))
             })),

@@ -11,6 +11,9 @@ pub enum Audience {
     Staff,
     /// A signed-in staff member on the client's care team (page, `{id}` is a client).
     StaffClient,
+    /// A signed-in staff member of the client's practice who is NOT on its care team, asking
+    /// for emergency access (`{id}` is a client).
+    BreakGlass,
     /// A signed-in practice admin (page).
     Admin,
     /// A practice admin acting on a client of their practice (page).
@@ -59,8 +62,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("POST", "/clients/{id}/archive", StaffClient, "Archive a client"),
     r("POST", "/clients/{id}/restore", StaffClient, "Restore an archived client"),
     r("POST", "/clients/{id}/sessions", StaffClient, "Record a session"),
-    r("GET", "/clients/{id}/break-glass", Staff, "Emergency access request form"),
-    r("POST", "/clients/{id}/break-glass", Staff, "Request emergency access"),
+    r("GET", "/clients/{id}/break-glass", BreakGlass, "Emergency access request form"),
+    r("POST", "/clients/{id}/break-glass", BreakGlass, "Request emergency access"),
     r("GET", "/account", Staff, "Account: second factor and API tokens"),
     r("POST", "/account/tokens", Staff, "Create a personal API token"),
     r("POST", "/account/tokens/{token_id}/revoke", Staff, "Revoke one of your API tokens"),

@@ -1,0 +1,223 @@
+//! The authorization matrix: every route in `routes::ROUTES` × {anonymous, clinician of the
+//! practice not on the care team, staff of another practice, owner}. A route without an entry
+//! in `request_for` fails this test, so no route ships untested.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use common::{Person, TestApp, add_member, new_client};
+use concord_web::routes::{Audience, ROUTES, RouteSpec};
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Anonymous,
+    WrongClinician,
+    OtherPractice,
+    Owner,
+}
+
+enum Body {
+    None,
+    Json(serde_json::Value),
+    Form(Vec<(&'static str, String)>),
+}
+
+/// The request each route gets in the matrix: its concrete path and body. Every route must
+/// have an entry; the ids are the world's client (or a fresh one where the call destroys it).
+async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body) {
+    let w = &app.world;
+    let c = w.client.to_string();
+    let sup = w.supervisor.user.id.to_string();
+    let form = |pairs: &[(&'static str, &str)]| Body::Form(pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect());
+    match (r.method, r.path) {
+        ("GET", "/healthz") | ("GET", "/metrics") | ("GET", "/api/openapi.json") | ("GET", "/login") | ("GET", "/") | ("GET", "/caseload")
+        | ("GET", "/clients/new") | ("GET", "/account") | ("GET", "/admin") | ("GET", "/admin/users") | ("GET", "/admin/clients")
+        | ("GET", "/admin/audit") | ("GET", "/admin/break-glass") | ("GET", "/api/v1/me") | ("GET", "/api/v1/clients")
+        | ("GET", "/login/second-factor") | ("GET", "/account/second-factor") => (r.path.to_owned(), Body::None),
+        ("GET", "/static/{file}") => ("/static/app.css".into(), Body::None),
+        ("POST", "/login") => ("/login".into(), form(&[("email", "nobody@a.test"), ("password", "wrong")])),
+        ("POST", "/login/second-factor") => (r.path.into(), form(&[("code", "000000")])),
+        ("POST", "/account/second-factor") => (r.path.into(), form(&[("code", "000000")])),
+        ("POST", "/logout") => (r.path.into(), Body::None),
+        ("POST", "/clients") => (r.path.into(), form(&[("name", "Matrix Person"), ("date_of_birth", "")])),
+        ("GET", "/clients/{id}") | ("GET", "/clients/{id}/edit") => (r.path.replace("{id}", &c), Body::None),
+        ("POST", "/clients/{id}/edit") => (r.path.replace("{id}", &c), form(&[("name", "Casey Client"), ("date_of_birth", "1990-01-01")])),
+        ("POST", "/clients/{id}/archive") | ("POST", "/clients/{id}/restore") => (r.path.replace("{id}", &c), Body::None),
+        ("POST", "/clients/{id}/sessions") => {
+            (r.path.replace("{id}", &c), form(&[("date", "2026-03-01"), ("time", "10:00"), ("duration_minutes", "50"), ("attendance", "attended")]))
+        }
+        ("GET", "/clients/{id}/break-glass") => (r.path.replace("{id}", &c), Body::None),
+        ("POST", "/clients/{id}/break-glass") => (r.path.replace("{id}", &c), form(&[("reason", "Matrix test emergency access"), ("minutes", "60")])),
+        ("POST", "/account/tokens") => (r.path.into(), form(&[("label", "matrix")])),
+        ("POST", "/account/tokens/{token_id}/revoke") => {
+            // The owner's own spare token; anyone else's attempt must not find it.
+            let (id, _) = concord_store::accounts::create_token(&app.store, &app.ctx(), &app.world.owner.user, "spare").await.unwrap();
+            (r.path.replace("{token_id}", &id.to_string()), Body::None)
+        }
+        ("POST", "/admin/users") => {
+            let email = format!("new-{}@a.test", uuid::Uuid::new_v4().simple());
+            Body::Form(vec![("name", "New Person".into()), ("email", email), ("role", "clinician".into()), ("password", "a long enough password".into())]).with_path(r.path)
+        }
+        ("GET", "/admin/clients/{id}/care-team") => (r.path.replace("{id}", &c), Body::None),
+        ("POST", "/admin/clients/{id}/care-team") => (r.path.replace("{id}", &c), form(&[("user_id", &sup)])),
+        ("POST", "/admin/clients/{id}/care-team/{user_id}/remove") => {
+            add_member(&app.store, &app.clock, &app.world.admin, w.client, &w.supervisor).await;
+            (r.path.replace("{id}", &c).replace("{user_id}", &sup), Body::None)
+        }
+        ("POST", "/admin/clients/{id}/erase") => {
+            let victim = if role == Role::Owner { new_client(&app.store, &app.clock, &app.world.owner, "To Be Erased").await } else { w.client };
+            (r.path.replace("{id}", &victim.to_string()), form(&[("confirm", "ERASE")]))
+        }
+        ("POST", "/api/v1/clients") => (r.path.into(), Body::Json(json!({"name": "Api Person"}))),
+        ("GET", "/api/v1/clients/{id}") | ("GET", "/api/v1/clients/{id}/sessions") | ("GET", "/api/v1/clients/{id}/care-team") => {
+            (r.path.replace("{id}", &c), Body::None)
+        }
+        ("PATCH", "/api/v1/clients/{id}") => (r.path.replace("{id}", &c), Body::Json(json!({"date_of_birth": "1990-02-03"}))),
+        ("POST", "/api/v1/clients/{id}/sessions") => {
+            (r.path.replace("{id}", &c), Body::Json(json!({"starts_at": "2026-03-01T10:00:00Z", "duration_minutes": 50, "attendance": "attended"})))
+        }
+        ("POST", "/api/v1/clients/{id}/care-team") => (r.path.replace("{id}", &c), Body::Json(json!({"user_id": sup}))),
+        ("DELETE", "/api/v1/clients/{id}/care-team/{user_id}") => {
+            add_member(&app.store, &app.clock, &app.world.admin, w.client, &w.supervisor).await;
+            (r.path.replace("{id}", &c).replace("{user_id}", &sup), Body::None)
+        }
+        (m, p) => panic!("the authorization matrix has no entry for {m} {p}: add one to request_for"),
+    }
+}
+
+trait WithPath {
+    fn with_path(self, p: &str) -> (String, Body);
+}
+impl WithPath for Body {
+    fn with_path(self, p: &str) -> (String, Body) {
+        (p.to_owned(), self)
+    }
+}
+
+/// Who plays each role for a route: the owner is the care-team clinician for client routes
+/// and the practice admin for admin routes; "another practice" is that practice's admin for
+/// admin routes (the strongest outsider) and its clinician otherwise.
+fn person_for<'a>(app: &'a TestApp, a: Audience, role: Role) -> Option<&'a Person> {
+    let w = &app.world;
+    let admin_route = matches!(a, Audience::Admin | Audience::AdminClient | Audience::ApiAdminClient);
+    match role {
+        Role::Anonymous => None,
+        Role::WrongClinician => Some(&w.other),
+        Role::OtherPractice => Some(if admin_route { &w.b_admin } else { &w.b_clinician }),
+        Role::Owner => Some(match a {
+            Audience::Admin | Audience::AdminClient | Audience::ApiAdminClient => &w.admin,
+            Audience::BreakGlass => &w.other,
+            _ => &w.owner,
+        }),
+    }
+}
+
+#[derive(Debug)]
+enum Expect {
+    Allowed,
+    /// 404 (the same answer as a missing record).
+    NotFound,
+    /// 401 for the API, a redirect to /login for pages.
+    SignIn,
+    /// A redirect to the break-glass form (outsider in the practice opening a record).
+    BreakGlassOffer,
+}
+
+fn expectation(r: &RouteSpec, role: Role) -> Expect {
+    use Audience::*;
+    use Expect::*;
+    match (r.audience, role) {
+        (_, Role::Owner) => Allowed,
+        (Public, _) => Allowed,
+        (_, Role::Anonymous) => SignIn,
+        // Someone else's token id is as unknown as a missing one.
+        (Staff, _) if r.path.contains("{token_id}") => NotFound,
+        (PartialSession | Staff | Api, _) => Allowed,
+        (StaffClient, Role::WrongClinician) if r.method == "GET" && r.path == "/clients/{id}" => BreakGlassOffer,
+        // Another practice's admin sees their own practice's admin pages (the leak check
+        // below proves nothing of this practice shows).
+        (Admin, Role::OtherPractice) => Allowed,
+        (BreakGlass, Role::WrongClinician) => Allowed,
+        (StaffClient | BreakGlass | Admin | AdminClient | ApiClient | ApiAdminClient, _) => NotFound,
+    }
+}
+
+async fn call(app: &TestApp, r: &RouteSpec, role: Role) -> (u16, String, String) {
+    let audience = r.audience;
+    let who = person_for(app, audience, role);
+    let (path, body) = request_for(app, r, role).await;
+    let mut rb = app.http.request(r.method.parse().unwrap(), format!("{}{path}", app.base));
+    let api = path.starts_with("/api/");
+    if let Some(p) = who {
+        rb = if api { rb.bearer_auth(&p.token) } else { rb.header("cookie", &p.cookie) };
+    }
+    rb = match body {
+        Body::None => rb,
+        Body::Json(v) => rb.json(&v),
+        Body::Form(f) => rb.form(&f),
+    };
+    let resp = rb.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let text = resp.text().await.unwrap_or_default();
+    (status, location, text)
+}
+
+async fn authorization_matrix(app: TestApp) {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    // Logging out revokes the session used: run it last.
+    // Logging out revokes the session used, and a break-glass grant changes what the wrong
+    // clinician may see: run those last.
+    let mut routes: Vec<&RouteSpec> = ROUTES.iter().collect();
+    routes.sort_by_key(|r| (r.path == "/logout", r.method == "POST" && r.path.ends_with("/break-glass")));
+    for r in routes {
+        for role in [Role::Anonymous, Role::WrongClinician, Role::OtherPractice, Role::Owner] {
+            if r.path == "/logout" && role != Role::Anonymous && role != Role::Owner {
+                continue; // signing out someone else's session is not a thing; see the auth tests
+            }
+            let (status, location, body) = call(&app, r, role).await;
+            let expect = expectation(r, role);
+            let ok = match expect {
+                // The matrix sends a wrong password and a wrong code on purpose: 401 and 422 are
+                // those routes' answers to an allowed caller.
+                Expect::Allowed => {
+                    status < 400
+                        || (r.method == "POST" && r.path == "/login" && status == 401)
+                        || (r.method == "POST" && r.path == "/account/second-factor" && status == 422)
+                }
+                Expect::NotFound => status == 404,
+                Expect::SignIn => {
+                    if r.path.starts_with("/api/") { status == 401 } else { status == 303 && location == "/login" }
+                }
+                Expect::BreakGlassOffer => status == 303 && location.ends_with("/break-glass"),
+            };
+            // Whatever the answer, no client name of this practice may leak to an outsider.
+            let leaked = !matches!(role, Role::Owner) && body.contains("Casey Client") && !matches!(r.audience, Audience::BreakGlass);
+            if !ok || leaked || status >= 500 {
+                failures.push(format!("{} {} as {role:?}: expected {expect:?}, got {status} {location}{}", r.method, r.path, if leaked { " (LEAKED NAME)" } else { "" }));
+            }
+            checked += 1;
+        }
+    }
+    assert!(failures.is_empty(), "{} of {checked} checks failed:\n{}", failures.len(), failures.join("\n"));
+    eprintln!("authorization matrix: {checked} checks passed");
+}
+both_engines!(authorization_matrix);
+
+/// A missing client and another practice's client answer identically.
+async fn not_found_equals_forbidden(app: TestApp) {
+    let w = &app.world;
+    let missing = concord_domain::ids::ClientId::new_at(1, [1; 10]);
+    for path in [format!("/api/v1/clients/{}", w.b_client), format!("/api/v1/clients/{missing}"), "/api/v1/clients/not-an-id".to_owned()] {
+        let (s, body) = app.api("GET", &path, Some(&w.owner), None).await;
+        assert_eq!((s, body), (404, json!({"error": "not found"})), "{path}");
+    }
+    let a = app.page("GET", &format!("/clients/{}", w.b_client), Some(&w.owner.cookie), None).await;
+    let b = app.page("GET", &format!("/clients/{missing}"), Some(&w.owner.cookie), None).await;
+    assert_eq!(a.status(), 404);
+    assert_eq!(b.status(), 404);
+    assert_eq!(a.text().await.unwrap(), b.text().await.unwrap());
+}
+both_engines!(not_found_equals_forbidden);
