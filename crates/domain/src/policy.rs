@@ -147,9 +147,7 @@ pub fn decide_record(actor: &Actor, facts: Option<&ClientFacts>) -> Option<Recor
     };
     // Every role reaches a record only through the care team or break-glass.
     match actor.role {
-        Role::Clinician | Role::Supervisor | Role::Admin => {
-            Some(RecordAccess { actor: *actor, client_id: f.client_id, basis })
-        }
+        Role::Clinician | Role::Supervisor | Role::Admin => Some(RecordAccess { actor: *actor, client_id: f.client_id, basis }),
     }
 }
 

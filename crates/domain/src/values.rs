@@ -154,10 +154,7 @@ impl ClientName {
 
 /// The words of a name or a query, lower-cased, split on anything not alphanumeric.
 pub fn normalise_words(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+    s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
 /// The tokens a search query must all match (each query word, lower-cased).
@@ -174,8 +171,7 @@ pub struct DateOfBirth(Date);
 impl DateOfBirth {
     pub fn parse(raw: &str, today: Date) -> Result<Self, ValueError> {
         let fmt = time::macros::format_description!("[year]-[month]-[day]");
-        let d = Date::parse(raw.trim(), &fmt)
-            .map_err(|_| invalid("date_of_birth must be a date written YYYY-MM-DD"))?;
+        let d = Date::parse(raw.trim(), &fmt).map_err(|_| invalid("date_of_birth must be a date written YYYY-MM-DD"))?;
         if d > today {
             return Err(invalid("date_of_birth must not be in the future"));
         }
@@ -309,9 +305,7 @@ pub fn parse_rfc3339(raw: &str, field: &str) -> Result<OffsetDateTime, ValueErro
 }
 
 pub fn format_rfc3339(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]
