@@ -6,7 +6,9 @@ use crate::setup::hash_password;
 use concord_domain::clock::{Clock, SystemClock};
 use concord_domain::ids::ClientId;
 use concord_domain::policy::{self, Actor};
-use concord_domain::values::{Attendance, BreakGlassReason, ClientName, DateOfBirth, DurationMinutes, Email, NewPassword, PersonName, PracticeName, Role};
+use concord_domain::values::{
+    Attendance, BreakGlassReason, ClientName, DateOfBirth, DurationMinutes, Email, NewPassword, PersonName, PracticeName, Role,
+};
 use concord_store::accounts::{self, NewUser, User};
 use concord_store::clients::{self, ClientChanges, ClientStatus, NewSession};
 use concord_store::crypto::PracticeKey;
@@ -53,7 +55,15 @@ const CLIENTS: &[DemoClient] = &[
     DemoClient { name: "Liam O'Connor", born: "1976-06-03", weeks: 40, every_days: 14, missed_pct: 10, team: (0, None), finished: true },
     DemoClient { name: "Aisha Rahman", born: "2001-11-17", weeks: 10, every_days: 7, missed_pct: 0, team: (0, None), finished: false },
     DemoClient { name: "Noah Fischer", born: "1969-02-08", weeks: 26, every_days: 14, missed_pct: 15, team: (0, None), finished: false },
-    DemoClient { name: "Hannah Kowalski", born: "1988-07-25", weeks: 20, every_days: 7, missed_pct: 12, team: (1, Some(0)), finished: false },
+    DemoClient {
+        name: "Hannah Kowalski",
+        born: "1988-07-25",
+        weeks: 20,
+        every_days: 7,
+        missed_pct: 12,
+        team: (1, Some(0)),
+        finished: false,
+    },
     DemoClient { name: "Kenji Watanabe", born: "1993-03-14", weeks: 48, every_days: 7, missed_pct: 6, team: (1, None), finished: false },
     DemoClient { name: "Grace Mensah", born: "1980-12-01", weeks: 8, every_days: 7, missed_pct: 20, team: (1, Some(2)), finished: false },
     DemoClient { name: "Oliver Brennan", born: "1995-05-19", weeks: 36, every_days: 7, missed_pct: 10, team: (1, None), finished: true },
@@ -117,7 +127,8 @@ pub async fn create(dir: &Path) -> Result<(Store, String), CliError> {
             clients::add_to_care_team(&store, &ctx, &team, actor_of(second)?.user_id).await?;
         }
         if c.finished {
-            clients::update_client(&store, &ctx, &rec, ClientChanges { status: Some(ClientStatus::Archived), ..Default::default() }).await?;
+            clients::update_client(&store, &ctx, &rec, ClientChanges { status: Some(ClientStatus::Archived), ..Default::default() })
+                .await?;
         }
     }
     // One past emergency access, for the admin's review page.
@@ -126,7 +137,8 @@ pub async fn create(dir: &Path) -> Result<(Store, String), CliError> {
         let reason = parse(BreakGlassReason::parse("Covering Sam's crisis call while Sam was on leave; needed the contact history."))?;
         clients::grant_break_glass(&store, &when, &actor_of(1)?, id, &reason, Duration::hours(1)).await?;
     }
-    let mut text = format!("Demo practice \"Riverside Counselling (demo)\" with fictional clients. Password for every login: {password_text}\n");
+    let mut text =
+        format!("Demo practice \"Riverside Counselling (demo)\" with fictional clients. Password for every login: {password_text}\n");
     for (u, (_, _, role)) in users.iter().zip(staff) {
         text.push_str(&format!("  {:<34} {}\n", u.email, role));
     }

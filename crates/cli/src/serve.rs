@@ -42,7 +42,8 @@ fn init_logging(json: bool) {
 pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
     let started = Instant::now();
     init_logging(args.log_json);
-    let listen: SocketAddr = args.listen.parse().map_err(|_| CliError::usage(format!("--listen {} is not an address like 127.0.0.1:8080", args.listen)))?;
+    let listen: SocketAddr =
+        args.listen.parse().map_err(|_| CliError::usage(format!("--listen {} is not an address like 127.0.0.1:8080", args.listen)))?;
     let secure_cookies = match args.public_url.as_deref() {
         None => false,
         Some(u) if u.starts_with("https://") => true,
@@ -55,7 +56,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
         if args.data.database_url.is_some() {
             return Err(CliError::usage("--demo runs on a throwaway SQLite database; leave out --database-url"));
         }
-        let dir = tempfile::Builder::new().prefix("concord-demo-").tempdir().map_err(|e| CliError::failed(format!("cannot create a demo data dir: {e}")))?;
+        let dir = tempfile::Builder::new()
+            .prefix("concord-demo-")
+            .tempdir()
+            .map_err(|e| CliError::failed(format!("cannot create a demo data dir: {e}")))?;
         let (store, logins) = demo::create(dir.path()).await?;
         _demo_dir = Some(dir);
         (store, Some(logins))

@@ -79,11 +79,24 @@ pub async fn hash_password(p: &NewPassword) -> Result<String, CliError> {
 
 /// Creates the data dir, key file, database, practice and first admin.
 pub async fn init(args: InitArgs) -> Result<ExitCode, CliError> {
-    let practice = PracticeName::parse(&match args.practice { Some(p) => p, None => prompt("Practice name")? })?;
-    let email = Email::parse(&match args.admin_email { Some(e) => e, None => prompt("Administrator email")? })?;
-    let name = PersonName::parse(&match args.admin_name { Some(n) => n, None => email.as_str().split('@').next().unwrap_or("Administrator").to_owned() })?;
-    let password = match &args.admin_password_file { Some(f) => read_password_file(f)?, None => prompt_password()? };
-    std::fs::create_dir_all(&args.data.data_dir).map_err(|e| CliError::usage(format!("cannot create {}: {e}", args.data.data_dir.display())))?;
+    let practice = PracticeName::parse(&match args.practice {
+        Some(p) => p,
+        None => prompt("Practice name")?,
+    })?;
+    let email = Email::parse(&match args.admin_email {
+        Some(e) => e,
+        None => prompt("Administrator email")?,
+    })?;
+    let name = PersonName::parse(&match args.admin_name {
+        Some(n) => n,
+        None => email.as_str().split('@').next().unwrap_or("Administrator").to_owned(),
+    })?;
+    let password = match &args.admin_password_file {
+        Some(f) => read_password_file(f)?,
+        None => prompt_password()?,
+    };
+    std::fs::create_dir_all(&args.data.data_dir)
+        .map_err(|e| CliError::usage(format!("cannot create {}: {e}", args.data.data_dir.display())))?;
     let key_path = args.data.data_dir.join(concord_store::crypto::KEY_FILE_NAME);
     let key = if std::env::var(concord_store::crypto::KEY_ENV).is_ok() || key_path.exists() {
         PracticeKey::load(&args.data.data_dir).map_err(|e| CliError::usage(e.to_string()))?
@@ -99,7 +112,8 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, CliError> {
     }
     let practice_id = accounts::create_practice(&store, &ctx, &practice).await?;
     let hash = hash_password(&password).await?;
-    accounts::create_user(&store, &ctx, None, NewUser { practice_id, email: &email, name: &name, role: Role::Admin, password_hash: hash }).await?;
+    accounts::create_user(&store, &ctx, None, NewUser { practice_id, email: &email, name: &name, role: Role::Admin, password_hash: hash })
+        .await?;
     eprintln!("Created practice \"{}\" with administrator {}.", practice.as_str(), email.as_str());
     eprintln!("Practice key: {} (keep a copy somewhere safe: without it the client data cannot be read).", key_path.display());
     store.close().await;
@@ -131,7 +145,9 @@ pub enum UserCommand {
 async fn the_practice(store: &Store, explicit: Option<&str>) -> Result<concord_domain::ids::PracticeId, CliError> {
     let practices = accounts::list_practices(store).await?;
     match explicit {
-        Some(id) => practices.iter().find(|p| p.id.to_string() == id).map(|p| p.id).ok_or_else(|| CliError::usage(format!("no practice {id}"))),
+        Some(id) => {
+            practices.iter().find(|p| p.id.to_string() == id).map(|p| p.id).ok_or_else(|| CliError::usage(format!("no practice {id}")))
+        }
         None => match practices.as_slice() {
             [one] => Ok(one.id),
             [] => Err(CliError::usage("no practice yet (run `concord init` first)")),
@@ -150,7 +166,13 @@ pub async fn user(cmd: UserCommand) -> Result<ExitCode, CliError> {
             let store = open(&data).await?;
             let practice_id = the_practice(&store, practice_id.as_deref()).await?;
             let hash = hash_password(&password).await?;
-            let id = accounts::create_user(&store, &ctx("user-add"), None, NewUser { practice_id, email: &email, name: &name, role, password_hash: hash }).await?;
+            let id = accounts::create_user(
+                &store,
+                &ctx("user-add"),
+                None,
+                NewUser { practice_id, email: &email, name: &name, role, password_hash: hash },
+            )
+            .await?;
             println!("{id}");
             store.close().await;
             Ok(ExitCode::SUCCESS)

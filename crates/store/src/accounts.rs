@@ -156,17 +156,26 @@ pub async fn create_user(store: &Store, ctx: &Ctx, by: Option<&Actor>, u: NewUse
 }
 
 pub async fn find_user_by_email(store: &Store, email: &str) -> Result<Option<User>, StoreError> {
-    let r = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE email = $1")).bind(email.trim().to_lowercase()).fetch_optional(store.pool()).await?;
+    let r = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE email = $1"))
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(store.pool())
+        .await?;
     r.as_ref().map(user_from).transpose()
 }
 
 pub async fn get_user(store: &Store, id: UserId) -> Result<Option<User>, StoreError> {
-    let r = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id = $1")).bind(id.to_string()).fetch_optional(store.pool()).await?;
+    let r = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(store.pool())
+        .await?;
     r.as_ref().map(user_from).transpose()
 }
 
 pub async fn list_users(store: &Store, practice_id: PracticeId) -> Result<Vec<User>, StoreError> {
-    let rows = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE practice_id = $1 ORDER BY name")).bind(practice_id.to_string()).fetch_all(store.pool()).await?;
+    let rows = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE practice_id = $1 ORDER BY name"))
+        .bind(practice_id.to_string())
+        .fetch_all(store.pool())
+        .await?;
     rows.iter().map(user_from).collect()
 }
 
@@ -212,8 +221,7 @@ pub async fn set_pending_totp(store: &Store, ctx: &Ctx, user: &User, secret: &[u
 pub async fn totp_secret(store: &Store, user: &User) -> Result<Option<Vec<u8>>, StoreError> {
     let r = sqlx::query("SELECT totp_secret_ct FROM users WHERE id = $1").bind(user.id.to_string()).fetch_one(store.pool()).await?;
     let ct: Option<Vec<u8>> = r.try_get("totp_secret_ct")?;
-    ct.map(|c| store.key().open(&c, &field_aad("users", "totp_secret_ct", &user.id.to_string())).map_err(Into::into))
-        .transpose()
+    ct.map(|c| store.key().open(&c, &field_aad("users", "totp_secret_ct", &user.id.to_string())).map_err(Into::into)).transpose()
 }
 
 /// Enables the second factor and replaces the recovery codes (given as hashes).
@@ -405,7 +413,11 @@ pub async fn authenticate_token(store: &Store, ctx: &Ctx, secret: &str) -> Resul
     let last_used: Option<i64> = r.try_get("last_used_at")?;
     if last_used.is_none_or(|t| ctx.ts() - t >= 60) {
         let mut tx = store.begin().await?;
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(ctx.ts()).bind(token_id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(ctx.ts())
+            .bind(token_id.to_string())
+            .execute(&mut *tx)
+            .await?;
         let mut ev = ctx.event(Some(&user.actor()), &user.practice_id.to_string(), "token.use", "api_token");
         ev.record_id = Some(token_id.to_string());
         audit::append(&mut tx, &ev).await?;
@@ -415,10 +427,11 @@ pub async fn authenticate_token(store: &Store, ctx: &Ctx, secret: &str) -> Resul
 }
 
 pub async fn list_tokens(store: &Store, user_id: UserId) -> Result<Vec<TokenInfo>, StoreError> {
-    let rows = sqlx::query("SELECT id, label, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC")
-        .bind(user_id.to_string())
-        .fetch_all(store.pool())
-        .await?;
+    let rows =
+        sqlx::query("SELECT id, label, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC")
+            .bind(user_id.to_string())
+            .fetch_all(store.pool())
+            .await?;
     rows.iter()
         .map(|r| {
             Ok(TokenInfo {
@@ -469,7 +482,10 @@ impl Default for ThrottlePolicy {
 
 /// When the key is locked, the time it unlocks.
 pub async fn throttle_locked_until(store: &Store, ctx: &Ctx, key: &str) -> Result<Option<i64>, StoreError> {
-    let r = sqlx::query("SELECT locked_until FROM login_throttle WHERE key_hash = $1").bind(secret_hash(key)).fetch_optional(store.pool()).await?;
+    let r = sqlx::query("SELECT locked_until FROM login_throttle WHERE key_hash = $1")
+        .bind(secret_hash(key))
+        .fetch_optional(store.pool())
+        .await?;
     let until: Option<i64> = r.map(|r| r.try_get("locked_until")).transpose()?;
     Ok(until.filter(|u| *u > ctx.ts()))
 }

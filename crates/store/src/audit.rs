@@ -33,8 +33,18 @@ pub struct AuditEvent {
 fn entry_hash(seq: i64, prev_hash: &str, e: &EntryFields<'_>) -> String {
     // A JSON array is an unambiguous encoding of the fields.
     let canonical = serde_json::json!([
-        "concord-audit-v1", e.practice_id, seq, e.at, e.actor_id, e.action, e.record_kind, e.record_id,
-        e.client_id, e.request_id, e.detail, prev_hash
+        "concord-audit-v1",
+        e.practice_id,
+        seq,
+        e.at,
+        e.actor_id,
+        e.action,
+        e.record_kind,
+        e.record_id,
+        e.client_id,
+        e.request_id,
+        e.detail,
+        prev_hash
     ]);
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
@@ -54,13 +64,11 @@ struct EntryFields<'a> {
 /// Appends one entry inside the caller's transaction. The UPDATE of the chain head takes its
 /// row lock first, which serialises appends to a chain on both engines.
 pub async fn append(tx: &mut Tx, e: &AuditEvent) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_head (practice_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (practice_id) DO NOTHING",
-    )
-    .bind(&e.practice_id)
-    .bind(GENESIS)
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("INSERT INTO audit_head (practice_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (practice_id) DO NOTHING")
+        .bind(&e.practice_id)
+        .bind(GENESIS)
+        .execute(&mut **tx)
+        .await?;
     let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE practice_id = $1 RETURNING seq, hash")
         .bind(&e.practice_id)
         .fetch_one(&mut **tx)
@@ -147,7 +155,11 @@ pub async fn verify(pool: &AnyPool) -> Result<VerifyReport, StoreError> {
             entries += 1;
             let seq: i64 = r.try_get("seq")?;
             if seq != expected_seq {
-                return Ok(VerifyReport { chains: chains.len(), entries, first_break: Some(broken(expected_seq, "entry missing (sequence gap)")) });
+                return Ok(VerifyReport {
+                    chains: chains.len(),
+                    entries,
+                    first_break: Some(broken(expected_seq, "entry missing (sequence gap)")),
+                });
             }
             let actor_id: Option<String> = r.try_get("actor_id")?;
             let record_id: Option<String> = r.try_get("record_id")?;
@@ -159,7 +171,11 @@ pub async fn verify(pool: &AnyPool) -> Result<VerifyReport, StoreError> {
             let stored_prev: String = r.try_get("prev_hash")?;
             let stored_hash: String = r.try_get("hash")?;
             if stored_prev != prev {
-                return Ok(VerifyReport { chains: chains.len(), entries, first_break: Some(broken(seq, "link to the previous entry does not match (entry deleted, inserted or reordered)")) });
+                return Ok(VerifyReport {
+                    chains: chains.len(),
+                    entries,
+                    first_break: Some(broken(seq, "link to the previous entry does not match (entry deleted, inserted or reordered)")),
+                });
             }
             let fields = EntryFields {
                 practice_id: chain,
@@ -173,7 +189,11 @@ pub async fn verify(pool: &AnyPool) -> Result<VerifyReport, StoreError> {
                 detail: &detail,
             };
             if entry_hash(seq, &prev, &fields) != stored_hash {
-                return Ok(VerifyReport { chains: chains.len(), entries, first_break: Some(broken(seq, "entry was edited (hash does not match its contents)")) });
+                return Ok(VerifyReport {
+                    chains: chains.len(),
+                    entries,
+                    first_break: Some(broken(seq, "entry was edited (hash does not match its contents)")),
+                });
             }
             prev = stored_hash;
             expected_seq += 1;
@@ -185,7 +205,14 @@ pub async fn verify(pool: &AnyPool) -> Result<VerifyReport, StoreError> {
                 let hseq: i64 = h.try_get("seq")?;
                 let hhash: String = h.try_get("hash")?;
                 if hseq != last_seq || hhash != prev {
-                    return Ok(VerifyReport { chains: chains.len(), entries, first_break: Some(broken(hseq.max(last_seq), "the chain ends early (latest entries deleted) or the head was changed")) });
+                    return Ok(VerifyReport {
+                        chains: chains.len(),
+                        entries,
+                        first_break: Some(broken(
+                            hseq.max(last_seq),
+                            "the chain ends early (latest entries deleted) or the head was changed",
+                        )),
+                    });
                 }
             }
             None => {

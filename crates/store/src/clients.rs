@@ -10,7 +10,9 @@ use crate::audit;
 use crate::crypto::{DataKey, field_aad};
 use crate::{Ctx, Store, StoreError, Tx, flag};
 use concord_domain::ids::{BreakGlassId, ClientId, PracticeId, SessionId, UserId};
-use concord_domain::policy::{self, Actor, CareTeamAccess, CaseloadScope, ClientFacts, CreateClientAccess, ErasureAccess, PracticeAdminAccess, RecordAccess};
+use concord_domain::policy::{
+    self, Actor, CareTeamAccess, CaseloadScope, ClientFacts, CreateClientAccess, ErasureAccess, PracticeAdminAccess, RecordAccess,
+};
 use concord_domain::values::{Attendance, BreakGlassReason, ClientName, DateOfBirth, DurationMinutes, Role, query_tokens};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -145,7 +147,13 @@ where
     Ok(store.key().unwrap_data_key(client_id, &wrapped)?)
 }
 
-async fn write_name_index(store: &Store, tx: &mut Tx, practice_id: PracticeId, client_id: &str, name: &ClientName) -> Result<(), StoreError> {
+async fn write_name_index(
+    store: &Store,
+    tx: &mut Tx,
+    practice_id: PracticeId,
+    client_id: &str,
+    name: &ClientName,
+) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM client_name_index WHERE client_id = $1").bind(client_id).execute(&mut **tx).await?;
     for token in name.search_tokens() {
         sqlx::query("INSERT INTO client_name_index (practice_id, client_id, token) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
@@ -207,15 +215,24 @@ pub async fn create_client(
     Ok(id)
 }
 
-async fn insert_team_member(tx: &mut Tx, ctx: &Ctx, practice_id: PracticeId, client_id: &str, user_id: UserId, by: UserId) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO care_team (practice_id, client_id, user_id, added_by, added_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
-        .bind(practice_id.to_string())
-        .bind(client_id)
-        .bind(user_id.to_string())
-        .bind(by.to_string())
-        .bind(ctx.ts())
-        .execute(&mut **tx)
-        .await?;
+async fn insert_team_member(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    practice_id: PracticeId,
+    client_id: &str,
+    user_id: UserId,
+    by: UserId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO care_team (practice_id, client_id, user_id, added_by, added_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(practice_id.to_string())
+    .bind(client_id)
+    .bind(user_id.to_string())
+    .bind(by.to_string())
+    .bind(ctx.ts())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -233,7 +250,11 @@ where
     rows.iter()
         .map(|r| {
             let role: String = r.try_get("role")?;
-            Ok(TeamMember { user_id: parse_id(r, "id")?, name: r.try_get("name")?, role: role.parse().map_err(|_| StoreError::Invalid("corrupt role".into()))? })
+            Ok(TeamMember {
+                user_id: parse_id(r, "id")?,
+                name: r.try_get("name")?,
+                role: role.parse().map_err(|_| StoreError::Invalid("corrupt role".into()))?,
+            })
         })
         .collect()
 }
@@ -286,20 +307,40 @@ pub async fn update_client(store: &Store, ctx: &Ctx, access: &RecordAccess, ch: 
     let mut fields: Vec<&str> = Vec::new();
     if let Some(name) = ch.name {
         let ct = key.seal_str(name.as_str(), &field_aad("clients", "name_ct", &sid))?;
-        sqlx::query("UPDATE clients SET name_ct = $1 WHERE id = $2 AND practice_id = $3").bind(ct).bind(&sid).bind(practice_id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("UPDATE clients SET name_ct = $1 WHERE id = $2 AND practice_id = $3")
+            .bind(ct)
+            .bind(&sid)
+            .bind(practice_id.to_string())
+            .execute(&mut *tx)
+            .await?;
         write_name_index(store, &mut tx, practice_id, &sid, name).await?;
         fields.push("name");
     }
     if let Some(dob) = ch.date_of_birth {
         let ct = seal_opt(&key, dob.map(DateOfBirth::to_iso).as_deref(), &field_aad("clients", "date_of_birth_ct", &sid))?;
-        sqlx::query("UPDATE clients SET date_of_birth_ct = $1 WHERE id = $2 AND practice_id = $3").bind(ct).bind(&sid).bind(practice_id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("UPDATE clients SET date_of_birth_ct = $1 WHERE id = $2 AND practice_id = $3")
+            .bind(ct)
+            .bind(&sid)
+            .bind(practice_id.to_string())
+            .execute(&mut *tx)
+            .await?;
         fields.push("date_of_birth");
     }
     if let Some(status) = ch.status {
-        sqlx::query("UPDATE clients SET status = $1 WHERE id = $2 AND practice_id = $3").bind(status.as_str()).bind(&sid).bind(practice_id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("UPDATE clients SET status = $1 WHERE id = $2 AND practice_id = $3")
+            .bind(status.as_str())
+            .bind(&sid)
+            .bind(practice_id.to_string())
+            .execute(&mut *tx)
+            .await?;
         fields.push("status");
     }
-    sqlx::query("UPDATE clients SET updated_at = $1 WHERE id = $2 AND practice_id = $3").bind(ctx.ts()).bind(&sid).bind(practice_id.to_string()).execute(&mut *tx).await?;
+    sqlx::query("UPDATE clients SET updated_at = $1 WHERE id = $2 AND practice_id = $3")
+        .bind(ctx.ts())
+        .bind(&sid)
+        .bind(practice_id.to_string())
+        .execute(&mut *tx)
+        .await?;
     let mut ev = record_event(ctx, access, "client.update", "client");
     ev.detail = format!("{} fields={}", ev.detail, fields.join(","));
     audit::append(&mut tx, &ev).await?;
@@ -352,7 +393,8 @@ pub async fn list_clients(
     let mut out = rows.iter().map(|r| summary_from(store, r)).collect::<Result<Vec<_>, _>>()?;
     out.sort_by_key(|c| c.name.to_lowercase());
     let mut tx = store.begin().await?;
-    let mut ev = ctx.event(Some(&scope.actor()), &practice, if scope.whole_practice() { "directory.list" } else { "caseload.list" }, "client_list");
+    let mut ev =
+        ctx.event(Some(&scope.actor()), &practice, if scope.whole_practice() { "directory.list" } else { "caseload.list" }, "client_list");
     ev.detail = format!("count={} search={}", out.len(), !tokens.is_empty());
     audit::append(&mut tx, &ev).await?;
     tx.commit().await?;
@@ -614,7 +656,11 @@ pub async fn erase_client(store: &Store, ctx: &Ctx, access: &ErasureAccess) -> R
     let mut tx = store.begin().await?;
     for table in ["client_keys", "client_name_index", "care_team", "client_sessions", "break_glass"] {
         // Table names come from this fixed list, never from input.
-        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE client_id = $1 AND practice_id = $2"))).bind(&sid).bind(&practice).execute(&mut *tx).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE client_id = $1 AND practice_id = $2")))
+            .bind(&sid)
+            .bind(&practice)
+            .execute(&mut *tx)
+            .await?;
     }
     let r = sqlx::query("DELETE FROM clients WHERE id = $1 AND practice_id = $2").bind(&sid).bind(&practice).execute(&mut *tx).await?;
     if r.rows_affected() != 1 {

@@ -47,9 +47,8 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 fn seal(key: &Key, plaintext: &[u8], aad: &str) -> Result<Vec<u8>, CryptoError> {
     let cipher = XChaCha20Poly1305::new(key.expose_secret().into());
     let nonce_bytes: [u8; NONCE_LEN] = random_bytes();
-    let ct = cipher
-        .encrypt(XNonce::from_slice(&nonce_bytes), Payload { msg: plaintext, aad: aad.as_bytes() })
-        .map_err(|_| CryptoError::Seal)?;
+    let ct =
+        cipher.encrypt(XNonce::from_slice(&nonce_bytes), Payload { msg: plaintext, aad: aad.as_bytes() }).map_err(|_| CryptoError::Seal)?;
     let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
     out.push(VERSION);
     out.extend_from_slice(&nonce_bytes);

@@ -60,10 +60,8 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Engine), StoreError> {
             opts.max_connections(8)
                 .after_connect(|conn, _meta| {
                     Box::pin(async move {
-                        conn.execute(
-                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
-                        )
-                        .await?;
+                        conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;")
+                            .await?;
                         Ok(())
                     })
                 })
@@ -87,12 +85,8 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Engine), StoreError> {
 /// Reads each durability setting back; refuses to run with anything else.
 pub async fn verify_sqlite_settings(pool: &AnyPool) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await?;
-    let checks: [(&str, &str); 4] = [
-        ("PRAGMA journal_mode", "wal"),
-        ("PRAGMA synchronous", "2"),
-        ("PRAGMA foreign_keys", "1"),
-        ("PRAGMA busy_timeout", "5000"),
-    ];
+    let checks: [(&str, &str); 4] =
+        [("PRAGMA journal_mode", "wal"), ("PRAGMA synchronous", "2"), ("PRAGMA foreign_keys", "1"), ("PRAGMA busy_timeout", "5000")];
     for (pragma, want) in checks {
         let row = sqlx::query(pragma).fetch_one(&mut *conn).await?;
         let got: String = match row.try_get::<String, _>(0) {

@@ -75,7 +75,13 @@ impl Ctx {
         rand::rngs::OsRng.fill_bytes(&mut r);
         make(self.millis(), r)
     }
-    pub(crate) fn event(&self, actor: Option<&Actor>, practice_id: &str, action: &'static str, record_kind: &'static str) -> audit::AuditEvent {
+    pub(crate) fn event(
+        &self,
+        actor: Option<&Actor>,
+        practice_id: &str,
+        action: &'static str,
+        record_kind: &'static str,
+    ) -> audit::AuditEvent {
         audit::AuditEvent {
             practice_id: practice_id.to_owned(),
             actor_id: actor.map(|a| a.user_id.to_string()),

@@ -52,7 +52,11 @@ pub struct ListQuery {
     include_archived: Option<bool>,
 }
 
-pub async fn list_clients(State(state): State<AppState>, caller: ApiCaller, query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<Vec<ClientSummaryJson>>> {
+pub async fn list_clients(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Vec<ClientSummaryJson>>> {
     let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let scope = policy::caseload_scope(&caller.actor());
     let list = clients::list_clients(&state.store, &caller.ctx, &scope, q.q.as_deref(), q.include_archived.unwrap_or(false)).await?;
@@ -144,7 +148,12 @@ pub struct PatchClientJson {
     status: Option<String>,
 }
 
-pub async fn patch_client(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>, ApiJson(body): ApiJson<PatchClientJson>) -> ApiResult<Json<ClientJson>> {
+pub async fn patch_client(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PatchClientJson>,
+) -> ApiResult<Json<ClientJson>> {
     let id: ClientId = parse_path_id(&id)?;
     let access = clients::record_access(&state.store, &caller.ctx, &caller.actor(), id).await?;
     let name = body.name.as_deref().map(ClientName::parse).transpose()?;
@@ -178,7 +187,16 @@ pub async fn list_sessions(State(state): State<AppState>, caller: ApiCaller, Pat
     let id: ClientId = parse_path_id(&id)?;
     let access = clients::record_access(&state.store, &caller.ctx, &caller.actor(), id).await?;
     let rows = clients::list_sessions(&state.store, &caller.ctx, &access).await?;
-    Ok(Json(rows.into_iter().map(|s| SessionJson { id: s.id.to_string(), starts_at: ts(s.starts_at), duration_minutes: s.duration_minutes, attendance: s.attendance }).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|s| SessionJson {
+                id: s.id.to_string(),
+                starts_at: ts(s.starts_at),
+                duration_minutes: s.duration_minutes,
+                attendance: s.attendance,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -189,7 +207,12 @@ pub struct NewSessionJson {
     attendance: String,
 }
 
-pub async fn create_session(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>, ApiJson(body): ApiJson<NewSessionJson>) -> ApiResult<Response> {
+pub async fn create_session(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NewSessionJson>,
+) -> ApiResult<Response> {
     let id: ClientId = parse_path_id(&id)?;
     let access = clients::record_access(&state.store, &caller.ctx, &caller.actor(), id).await?;
     let starts_at = parse_rfc3339(&body.starts_at, "starts_at")?;
@@ -199,7 +222,11 @@ pub async fn create_session(State(state): State<AppState>, caller: ApiCaller, Pa
     Ok((StatusCode::CREATED, Json(IdJson { id: sid.to_string() })).into_response())
 }
 
-pub async fn get_care_team(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> ApiResult<Json<Vec<TeamMemberJson>>> {
+pub async fn get_care_team(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<TeamMemberJson>>> {
     let id: ClientId = parse_path_id(&id)?;
     // Care-team members see the team; admins see it through their care-team decision.
     let team = match clients::record_access(&state.store, &caller.ctx, &caller.actor(), id).await {
@@ -219,7 +246,12 @@ pub struct AddMemberJson {
     user_id: String,
 }
 
-pub async fn add_care_team_member(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>, ApiJson(body): ApiJson<AddMemberJson>) -> ApiResult<Response> {
+pub async fn add_care_team_member(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AddMemberJson>,
+) -> ApiResult<Response> {
     let id: ClientId = parse_path_id(&id)?;
     let access = clients::care_team_access(&state.store, &caller.ctx, &caller.actor(), id).await?;
     let user_id: UserId = body.user_id.parse().map_err(|_| AppError::Unprocessable("user_id is not a valid user id".into()))?;
@@ -228,7 +260,11 @@ pub async fn add_care_team_member(State(state): State<AppState>, caller: ApiCall
     Ok((StatusCode::CREATED, Json(team_json(team))).into_response())
 }
 
-pub async fn remove_care_team_member(State(state): State<AppState>, caller: ApiCaller, Path((id, user_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+pub async fn remove_care_team_member(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     let id: ClientId = parse_path_id(&id)?;
     let user_id: UserId = parse_path_id(&user_id)?;
     let access = clients::care_team_access(&state.store, &caller.ctx, &caller.actor(), id).await?;

@@ -48,7 +48,8 @@ impl FromRequestParts<AppState> for ApiCaller {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or(ApiError(AppError::Unauthenticated))?;
-        let (user, _token_id) = accounts::authenticate_token(&state.store, &ctx, token).await?.ok_or(ApiError(AppError::Unauthenticated))?;
+        let (user, _token_id) =
+            accounts::authenticate_token(&state.store, &ctx, token).await?.ok_or(ApiError(AppError::Unauthenticated))?;
         Ok(ApiCaller { user, ctx })
     }
 }
@@ -178,7 +179,10 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
                 use axum::extract::rejection::JsonRejection;
                 let status = rejection.status();
                 let msg = match &rejection {
-                    JsonRejection::JsonDataError(e) => format!("invalid request body: {}", e.body_text().trim_start_matches("Failed to deserialize the JSON body into the target type: ")),
+                    JsonRejection::JsonDataError(e) => format!(
+                        "invalid request body: {}",
+                        e.body_text().trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+                    ),
                     JsonRejection::JsonSyntaxError(_) => "request body is not valid JSON".to_owned(),
                     JsonRejection::MissingJsonContentType(_) => "expected Content-Type: application/json".to_owned(),
                     _ => rejection.body_text(),

@@ -131,7 +131,11 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         self.0.log();
         let status = self.0.status();
-        let page = crate::view::ErrorPage { title: status.canonical_reason().unwrap_or("Error").to_owned(), nav: None, message: self.0.public_message() };
+        let page = crate::view::ErrorPage {
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            nav: None,
+            message: self.0.public_message(),
+        };
         (status, crate::view::render(&page)).into_response()
     }
 }

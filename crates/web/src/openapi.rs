@@ -51,10 +51,11 @@ pub fn build() -> Value {
             params.push(json!({"name": "include_archived", "in": "query", "required": false, "schema": {"type": "boolean"}}));
         }
         let (code, schema) = success(r.method, r.path);
-        let mut ok = json!({"description": "Success"});
-        if !schema.is_null() {
-            ok["content"] = json!({"application/json": {"schema": schema}});
-        }
+        let ok = if schema.is_null() {
+            json!({"description": "Success"})
+        } else {
+            json!({"description": "Success", "content": {"application/json": {"schema": schema}}})
+        };
         let err = |d: &str| json!({"description": d, "content": {"application/json": {"schema": schema_ref("Error")}}});
         let mut responses = Map::new();
         responses.insert(code.to_owned(), ok);
@@ -62,20 +63,27 @@ pub fn build() -> Value {
         responses.insert("401".into(), err("Missing, unknown or revoked token"));
         responses.insert("404".into(), err("Not found, or not yours to see (the same answer)"));
         responses.insert("422".into(), err("Invalid values"));
-        let mut op = json!({
-            "summary": r.summary,
-            "operationId": format!("{}_{}", r.method.to_lowercase(), r.path.trim_start_matches("/api/v1/").replace(['/', '-'], "_").replace(['{', '}'], "")),
-            "parameters": params,
-            "responses": responses,
-        });
+        let mut op = Map::new();
+        op.insert("summary".into(), json!(r.summary));
+        op.insert(
+            "operationId".into(),
+            json!(format!(
+                "{}_{}",
+                r.method.to_lowercase(),
+                r.path.trim_start_matches("/api/v1/").replace(['/', '-'], "_").replace(['{', '}'], "")
+            )),
+        );
+        op.insert("parameters".into(), Value::Array(params));
+        op.insert("responses".into(), Value::Object(responses));
         if matches!(r.audience, Audience::ApiAdminClient) {
-            op["description"] = json!("Practice administrators only.");
+            op.insert("description".into(), json!("Practice administrators only."));
         }
         if let Some(name) = request_schema(r.method, r.path) {
-            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema_ref(name)}}});
+            op.insert("requestBody".into(), json!({"required": true, "content": {"application/json": {"schema": schema_ref(name)}}}));
         }
-        let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
-        entry[r.method.to_lowercase()] = op;
+        if let Value::Object(methods) = paths.entry(r.path.to_owned()).or_insert_with(|| json!({})) {
+            methods.insert(r.method.to_lowercase(), Value::Object(op));
+        }
     }
     let ts = json!({"type": "string", "format": "date-time"});
     let status = json!({"type": "string", "enum": ["active", "archived"]});

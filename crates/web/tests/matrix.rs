@@ -31,10 +31,23 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
     let sup = w.supervisor.user.id.to_string();
     let form = |pairs: &[(&'static str, &str)]| Body::Form(pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect());
     match (r.method, r.path) {
-        ("GET", "/healthz") | ("GET", "/metrics") | ("GET", "/api/openapi.json") | ("GET", "/login") | ("GET", "/") | ("GET", "/caseload")
-        | ("GET", "/clients/new") | ("GET", "/account") | ("GET", "/admin") | ("GET", "/admin/users") | ("GET", "/admin/clients")
-        | ("GET", "/admin/audit") | ("GET", "/admin/break-glass") | ("GET", "/api/v1/me") | ("GET", "/api/v1/clients")
-        | ("GET", "/login/second-factor") | ("GET", "/account/second-factor") => (r.path.to_owned(), Body::None),
+        ("GET", "/healthz")
+        | ("GET", "/metrics")
+        | ("GET", "/api/openapi.json")
+        | ("GET", "/login")
+        | ("GET", "/")
+        | ("GET", "/caseload")
+        | ("GET", "/clients/new")
+        | ("GET", "/account")
+        | ("GET", "/admin")
+        | ("GET", "/admin/users")
+        | ("GET", "/admin/clients")
+        | ("GET", "/admin/audit")
+        | ("GET", "/admin/break-glass")
+        | ("GET", "/api/v1/me")
+        | ("GET", "/api/v1/clients")
+        | ("GET", "/login/second-factor")
+        | ("GET", "/account/second-factor") => (r.path.to_owned(), Body::None),
         ("GET", "/static/{file}") => ("/static/app.css".into(), Body::None),
         ("POST", "/login") => ("/login".into(), form(&[("email", "nobody@a.test"), ("password", "wrong")])),
         ("POST", "/login/second-factor") => (r.path.into(), form(&[("code", "000000")])),
@@ -44,11 +57,14 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
         ("GET", "/clients/{id}") | ("GET", "/clients/{id}/edit") => (r.path.replace("{id}", &c), Body::None),
         ("POST", "/clients/{id}/edit") => (r.path.replace("{id}", &c), form(&[("name", "Casey Client"), ("date_of_birth", "1990-01-01")])),
         ("POST", "/clients/{id}/archive") | ("POST", "/clients/{id}/restore") => (r.path.replace("{id}", &c), Body::None),
-        ("POST", "/clients/{id}/sessions") => {
-            (r.path.replace("{id}", &c), form(&[("date", "2026-03-01"), ("time", "10:00"), ("duration_minutes", "50"), ("attendance", "attended")]))
-        }
+        ("POST", "/clients/{id}/sessions") => (
+            r.path.replace("{id}", &c),
+            form(&[("date", "2026-03-01"), ("time", "10:00"), ("duration_minutes", "50"), ("attendance", "attended")]),
+        ),
         ("GET", "/clients/{id}/break-glass") => (r.path.replace("{id}", &c), Body::None),
-        ("POST", "/clients/{id}/break-glass") => (r.path.replace("{id}", &c), form(&[("reason", "Matrix test emergency access"), ("minutes", "60")])),
+        ("POST", "/clients/{id}/break-glass") => {
+            (r.path.replace("{id}", &c), form(&[("reason", "Matrix test emergency access"), ("minutes", "60")]))
+        }
         ("POST", "/account/tokens") => (r.path.into(), form(&[("label", "matrix")])),
         ("POST", "/account/tokens/{token_id}/revoke") => {
             // The owner's own spare token; anyone else's attempt must not find it.
@@ -57,7 +73,13 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
         }
         ("POST", "/admin/users") => {
             let email = format!("new-{}@a.test", uuid::Uuid::new_v4().simple());
-            Body::Form(vec![("name", "New Person".into()), ("email", email), ("role", "clinician".into()), ("password", "a long enough password".into())]).with_path(r.path)
+            Body::Form(vec![
+                ("name", "New Person".into()),
+                ("email", email),
+                ("role", "clinician".into()),
+                ("password", "a long enough password".into()),
+            ])
+            .with_path(r.path)
         }
         ("GET", "/admin/clients/{id}/care-team") => (r.path.replace("{id}", &c), Body::None),
         ("POST", "/admin/clients/{id}/care-team") => (r.path.replace("{id}", &c), form(&[("user_id", &sup)])),
@@ -66,7 +88,8 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
             (r.path.replace("{id}", &c).replace("{user_id}", &sup), Body::None)
         }
         ("POST", "/admin/clients/{id}/erase") => {
-            let victim = if role == Role::Owner { new_client(&app.store, &app.clock, &app.world.owner, "To Be Erased").await } else { w.client };
+            let victim =
+                if role == Role::Owner { new_client(&app.store, &app.clock, &app.world.owner, "To Be Erased").await } else { w.client };
             (r.path.replace("{id}", &victim.to_string()), form(&[("confirm", "ERASE")]))
         }
         ("POST", "/api/v1/clients") => (r.path.into(), Body::Json(json!({"name": "Api Person"}))),
@@ -74,9 +97,10 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
             (r.path.replace("{id}", &c), Body::None)
         }
         ("PATCH", "/api/v1/clients/{id}") => (r.path.replace("{id}", &c), Body::Json(json!({"date_of_birth": "1990-02-03"}))),
-        ("POST", "/api/v1/clients/{id}/sessions") => {
-            (r.path.replace("{id}", &c), Body::Json(json!({"starts_at": "2026-03-01T10:00:00Z", "duration_minutes": 50, "attendance": "attended"})))
-        }
+        ("POST", "/api/v1/clients/{id}/sessions") => (
+            r.path.replace("{id}", &c),
+            Body::Json(json!({"starts_at": "2026-03-01T10:00:00Z", "duration_minutes": 50, "attendance": "attended"})),
+        ),
         ("POST", "/api/v1/clients/{id}/care-team") => (r.path.replace("{id}", &c), Body::Json(json!({"user_id": sup}))),
         ("DELETE", "/api/v1/clients/{id}/care-team/{user_id}") => {
             add_member(&app.store, &app.clock, &app.world.admin, w.client, &w.supervisor).await;
@@ -98,7 +122,7 @@ impl WithPath for Body {
 /// Who plays each role for a route: the owner is the care-team clinician for client routes
 /// and the practice admin for admin routes; "another practice" is that practice's admin for
 /// admin routes (the strongest outsider) and its clinician otherwise.
-fn person_for<'a>(app: &'a TestApp, a: Audience, role: Role) -> Option<&'a Person> {
+fn person_for(app: &TestApp, a: Audience, role: Role) -> Option<&Person> {
     let w = &app.world;
     let admin_route = matches!(a, Audience::Admin | Audience::AdminClient | Audience::ApiAdminClient);
     match role {
@@ -189,14 +213,23 @@ async fn authorization_matrix(app: TestApp) {
                 }
                 Expect::NotFound => status == 404,
                 Expect::SignIn => {
-                    if r.path.starts_with("/api/") { status == 401 } else { status == 303 && location == "/login" }
+                    if r.path.starts_with("/api/") {
+                        status == 401
+                    } else {
+                        status == 303 && location == "/login"
+                    }
                 }
                 Expect::BreakGlassOffer => status == 303 && location.ends_with("/break-glass"),
             };
             // Whatever the answer, no client name of this practice may leak to an outsider.
             let leaked = !matches!(role, Role::Owner) && body.contains("Casey Client") && !matches!(r.audience, Audience::BreakGlass);
             if !ok || leaked || status >= 500 {
-                failures.push(format!("{} {} as {role:?}: expected {expect:?}, got {status} {location}{}", r.method, r.path, if leaked { " (LEAKED NAME)" } else { "" }));
+                failures.push(format!(
+                    "{} {} as {role:?}: expected {expect:?}, got {status} {location}{}",
+                    r.method,
+                    r.path,
+                    if leaked { " (LEAKED NAME)" } else { "" }
+                ));
             }
             checked += 1;
         }

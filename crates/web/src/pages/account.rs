@@ -26,7 +26,13 @@ async fn account_page(state: &AppState, staff: &Staff, new_token: Option<String>
         totp_enabled: u.totp_enabled,
         tokens: tokens
             .into_iter()
-            .map(|t| TokenView { id: t.id.to_string(), label: t.label, created: fmt_ts(Some(t.created_at)), last_used: fmt_ts(t.last_used_at), revoked: t.revoked_at.is_some() })
+            .map(|t| TokenView {
+                id: t.id.to_string(),
+                label: t.label,
+                created: fmt_ts(Some(t.created_at)),
+                last_used: fmt_ts(t.last_used_at),
+                revoked: t.revoked_at.is_some(),
+            })
             .collect(),
         new_token,
     })
@@ -109,7 +115,8 @@ pub async fn enrol(State(state): State<AppState>, s: AnySession, PageForm(form):
         return Ok(Redirect::to("/account/second-factor").into_response());
     };
     if !totp_ok(&secret, &form.code, s.ctx.ts()) {
-        let page = enrol_page(user, s.session.stage, &secret, Some("That code is not valid; check the time on your device and try again.".into()));
+        let page =
+            enrol_page(user, s.session.stage, &secret, Some("That code is not valid; check the time on your device and try again.".into()));
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
     }
     let codes = recovery_codes();

@@ -6,7 +6,10 @@ use crate::auth::{Admin, PageForm, parse_path_id};
 use crate::error::{AppError, PageError};
 use crate::pages::clients::caseload_rows;
 use crate::state::AppState;
-use crate::view::{AdminBreakGlassPage, AdminClientsPage, AdminPage, AdminUsersPage, AuditPage, AuditRow, CareTeamPage, GrantView, MemberView, StaffOption, UserView, fmt_ts, render};
+use crate::view::{
+    AdminBreakGlassPage, AdminClientsPage, AdminPage, AdminUsersPage, AuditPage, AuditRow, CareTeamPage, GrantView, MemberView,
+    StaffOption, UserView, fmt_ts, render,
+};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,7 +23,11 @@ use serde::Deserialize;
 pub async fn admin_home(State(state): State<AppState>, admin: Admin) -> Result<Response, PageError> {
     let grants = clients::list_break_glass(&state.store, &admin.staff.ctx, &admin.access).await?;
     let now = admin.staff.ctx.ts();
-    Ok(render(&AdminPage { title: "Administration".into(), nav: nav(&admin.staff, "admin"), break_glass_count: grants.iter().filter(|g| g.expires_at > now).count() }))
+    Ok(render(&AdminPage {
+        title: "Administration".into(),
+        nav: nav(&admin.staff, "admin"),
+        break_glass_count: grants.iter().filter(|g| g.expires_at > now).count(),
+    }))
 }
 
 async fn users_page(state: &AppState, admin: &Admin, error: Option<String>, message: Option<String>) -> Result<AdminUsersPage, PageError> {
@@ -28,7 +35,10 @@ async fn users_page(state: &AppState, admin: &Admin, error: Option<String>, mess
     Ok(AdminUsersPage {
         title: "Staff accounts".into(),
         nav: nav(&admin.staff, "admin"),
-        users: users.into_iter().map(|u| UserView { name: u.name, email: u.email, role: u.role.to_string(), totp: u.totp_enabled }).collect(),
+        users: users
+            .into_iter()
+            .map(|u| UserView { name: u.name, email: u.email, role: u.role.to_string(), totp: u.totp_enabled })
+            .collect(),
         error,
         message,
     })
@@ -57,14 +67,20 @@ pub async fn add_user(State(state): State<AppState>, admin: Admin, PageForm(form
     })();
     let (name, email, role, password) = match parsed {
         Ok(v) => v,
-        Err(e) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&users_page(&state, &admin, Some(e.to_string()), None).await?)).into_response()),
+        Err(e) => {
+            return Ok(
+                (StatusCode::UNPROCESSABLE_ENTITY, render(&users_page(&state, &admin, Some(e.to_string()), None).await?)).into_response()
+            );
+        }
     };
     let pw = password.expose().to_owned();
     let hash = tokio::task::spawn_blocking(move || passwords::hash(&pw)).await.map_err(|e| AppError::Internal(e.to_string()))??;
     let new = NewUser { practice_id: admin.access.practice_id(), email: &email, name: &name, role, password_hash: hash };
     match accounts::create_user(&state.store, &admin.staff.ctx, Some(&admin.staff.actor()), new).await {
         Ok(_) => Ok(render(&users_page(&state, &admin, None, Some(format!("Added {}.", name.as_str()))).await?)),
-        Err(concord_store::StoreError::Conflict(m)) => Ok((StatusCode::CONFLICT, render(&users_page(&state, &admin, Some(m), None).await?)).into_response()),
+        Err(concord_store::StoreError::Conflict(m)) => {
+            Ok((StatusCode::CONFLICT, render(&users_page(&state, &admin, Some(m), None).await?)).into_response())
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -74,7 +90,11 @@ pub struct DirectoryQuery {
     q: Option<String>,
 }
 
-pub async fn clients_directory(State(state): State<AppState>, admin: Admin, Query(q): Query<DirectoryQuery>) -> Result<Response, PageError> {
+pub async fn clients_directory(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<DirectoryQuery>,
+) -> Result<Response, PageError> {
     let query = non_empty(q.q).unwrap_or_default();
     let scope = policy::caseload_scope(&admin.staff.actor());
     let list = clients::list_clients(&state.store, &admin.staff.ctx, &scope, Some(&query), true).await?;
@@ -116,7 +136,12 @@ pub struct MemberForm {
     user_id: String,
 }
 
-pub async fn add_member(State(state): State<AppState>, admin: Admin, Path(id): Path<String>, PageForm(form): PageForm<MemberForm>) -> Result<Response, PageError> {
+pub async fn add_member(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<MemberForm>,
+) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
     let access = clients::care_team_access(&state.store, &admin.staff.ctx, &admin.staff.actor(), id).await?;
     let user_id: Result<UserId, _> = form.user_id.parse();
@@ -126,12 +151,18 @@ pub async fn add_member(State(state): State<AppState>, admin: Admin, Path(id): P
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/admin/clients/{id}/care-team")).into_response()),
-        Err(concord_store::StoreError::Invalid(m)) => Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&care_team_page(&state, &admin, id, Some(m)).await?)).into_response()),
+        Err(concord_store::StoreError::Invalid(m)) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&care_team_page(&state, &admin, id, Some(m)).await?)).into_response())
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn remove_member(State(state): State<AppState>, admin: Admin, Path((id, user_id)): Path<(String, String)>) -> Result<Response, PageError> {
+pub async fn remove_member(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
     let user_id: UserId = parse_path_id(&user_id)?;
     let access = clients::care_team_access(&state.store, &admin.staff.ctx, &admin.staff.actor(), id).await?;
@@ -144,11 +175,20 @@ pub struct EraseForm {
     confirm: String,
 }
 
-pub async fn erase(State(state): State<AppState>, admin: Admin, Path(id): Path<String>, PageForm(form): PageForm<EraseForm>) -> Result<Response, PageError> {
+pub async fn erase(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<EraseForm>,
+) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
     let access = clients::erasure_access(&state.store, &admin.staff.ctx, &admin.staff.actor(), id).await?;
     if form.confirm.trim() != "ERASE" {
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&care_team_page(&state, &admin, id, Some("Type ERASE to confirm erasure.".into())).await?)).into_response());
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(&care_team_page(&state, &admin, id, Some("Type ERASE to confirm erasure.".into())).await?),
+        )
+            .into_response());
     }
     clients::erase_client(&state.store, &admin.staff.ctx, &access).await?;
     Ok(Redirect::to("/admin/clients").into_response())
@@ -179,7 +219,10 @@ pub async fn audit_log(State(state): State<AppState>, admin: Admin, Query(q): Qu
         },
         action: action.unwrap_or_default(),
         client: client.unwrap_or_default(),
-        staff: staff.into_iter().map(|u| StaffOption { selected: actor.as_deref() == Some(&u.id.to_string()), id: u.id.to_string(), name: u.name }).collect(),
+        staff: staff
+            .into_iter()
+            .map(|u| StaffOption { selected: actor.as_deref() == Some(&u.id.to_string()), id: u.id.to_string(), name: u.name })
+            .collect(),
         entries: entries
             .into_iter()
             .map(|e| AuditRow {
@@ -204,7 +247,14 @@ pub async fn break_glass_review(State(state): State<AppState>, admin: Admin) -> 
         nav: nav(&admin.staff, "admin"),
         grants: grants
             .into_iter()
-            .map(|g| GrantView { granted: fmt_ts(Some(g.granted_at)), user: g.user_name, client: g.client_name, reason: g.reason, expires: fmt_ts(Some(g.expires_at)), active: g.expires_at > now })
+            .map(|g| GrantView {
+                granted: fmt_ts(Some(g.granted_at)),
+                user: g.user_name,
+                client: g.client_name,
+                reason: g.reason,
+                expires: fmt_ts(Some(g.expires_at)),
+                active: g.expires_at > now,
+            })
             .collect(),
     }))
 }

@@ -44,7 +44,9 @@ pub async fn caseload(State(state): State<AppState>, staff: Staff, Query(q): Que
     let scope = policy::caseload_scope(&staff.actor());
     // Admins see the directory (names only) but reach records only through a care team.
     let list = clients::list_clients(&state.store, &staff.ctx, &scope, Some(&query), include_archived).await?;
-    let rows = caseload_rows(&list, |c| if scope.whole_practice() { format!("/admin/clients/{}/care-team", c.id) } else { format!("/clients/{}", c.id) });
+    let rows = caseload_rows(&list, |c| {
+        if scope.whole_practice() { format!("/admin/clients/{}/care-team", c.id) } else { format!("/clients/{}", c.id) }
+    });
     Ok(render(&CaseloadPage {
         title: "Caseload".into(),
         nav: nav(&staff, "caseload"),
@@ -61,7 +63,15 @@ pub struct ClientForm {
     date_of_birth: Option<String>,
 }
 
-fn form_page(staff: &Staff, title: &str, action: String, cancel: String, name: String, dob: String, error: Option<String>) -> ClientFormPage {
+fn form_page(
+    staff: &Staff,
+    title: &str,
+    action: String,
+    cancel: String,
+    name: String,
+    dob: String,
+    error: Option<String>,
+) -> ClientFormPage {
     ClientFormPage { title: title.into(), nav: nav(staff, "caseload"), action, cancel, name, date_of_birth: dob, error }
 }
 
@@ -76,17 +86,33 @@ fn parse_client_form(form: &ClientForm, today: Date) -> Result<(ClientName, Opti
     Ok((name, dob))
 }
 
-pub async fn create_client(State(state): State<AppState>, staff: Staff, PageForm(form): PageForm<ClientForm>) -> Result<Response, PageError> {
+pub async fn create_client(
+    State(state): State<AppState>,
+    staff: Staff,
+    PageForm(form): PageForm<ClientForm>,
+) -> Result<Response, PageError> {
     let (name, dob) = match parse_client_form(&form, staff.ctx.now.date()) {
         Ok(v) => v,
         Err(msg) => {
-            let page = form_page(&staff, "New client", "/clients".into(), "/caseload".into(), form.name, form.date_of_birth.unwrap_or_default(), Some(msg));
+            let page = form_page(
+                &staff,
+                "New client",
+                "/clients".into(),
+                "/caseload".into(),
+                form.name,
+                form.date_of_birth.unwrap_or_default(),
+                Some(msg),
+            );
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
         }
     };
     let access = policy::decide_create_client(&staff.actor()).ok_or(AppError::NotFound)?;
     let id = clients::create_client(&state.store, &staff.ctx, &access, &name, dob.as_ref()).await?;
-    let to = if access.actor().role == concord_domain::values::Role::Admin { format!("/admin/clients/{id}/care-team") } else { format!("/clients/{id}") };
+    let to = if access.actor().role == concord_domain::values::Role::Admin {
+        format!("/admin/clients/{id}/care-team")
+    } else {
+        format!("/clients/{id}")
+    };
     Ok(Redirect::to(&to).into_response())
 }
 
@@ -141,16 +167,37 @@ pub async fn edit_client_form(State(state): State<AppState>, staff: Staff, Path(
     let id: ClientId = parse_path_id(&id)?;
     let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
     let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
-    Ok(render(&form_page(&staff, "Edit client", format!("/clients/{id}/edit"), format!("/clients/{id}"), rec.name, rec.date_of_birth.unwrap_or_default(), None)))
+    Ok(render(&form_page(
+        &staff,
+        "Edit client",
+        format!("/clients/{id}/edit"),
+        format!("/clients/{id}"),
+        rec.name,
+        rec.date_of_birth.unwrap_or_default(),
+        None,
+    )))
 }
 
-pub async fn edit_client(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, PageForm(form): PageForm<ClientForm>) -> Result<Response, PageError> {
+pub async fn edit_client(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<ClientForm>,
+) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
     let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
     let (name, dob) = match parse_client_form(&form, staff.ctx.now.date()) {
         Ok(v) => v,
         Err(msg) => {
-            let page = form_page(&staff, "Edit client", format!("/clients/{id}/edit"), format!("/clients/{id}"), form.name, form.date_of_birth.unwrap_or_default(), Some(msg));
+            let page = form_page(
+                &staff,
+                "Edit client",
+                format!("/clients/{id}/edit"),
+                format!("/clients/{id}"),
+                form.name,
+                form.date_of_birth.unwrap_or_default(),
+                Some(msg),
+            );
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
         }
     };
@@ -183,15 +230,22 @@ pub struct SessionForm {
 }
 
 fn parse_session_form(f: &SessionForm) -> Result<(time::OffsetDateTime, DurationMinutes, Attendance), String> {
-    let date = Date::parse(f.date.trim(), &time::macros::format_description!("[year]-[month]-[day]")).map_err(|_| "Date must be a date.".to_owned())?;
-    let t = Time::parse(f.time.trim(), &time::macros::format_description!("[hour]:[minute]")).map_err(|_| "Start must be a time like 14:00.".to_owned())?;
+    let date = Date::parse(f.date.trim(), &time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| "Date must be a date.".to_owned())?;
+    let t = Time::parse(f.time.trim(), &time::macros::format_description!("[hour]:[minute]"))
+        .map_err(|_| "Start must be a time like 14:00.".to_owned())?;
     let minutes: i64 = f.duration_minutes.trim().parse().map_err(|_| "Minutes must be a number.".to_owned())?;
     let duration = DurationMinutes::new(minutes).map_err(|e| e.to_string())?;
     let attendance: Attendance = f.attendance.parse().map_err(|e: concord_domain::values::ValueError| e.to_string())?;
     Ok((PrimitiveDateTime::new(date, t).assume_utc(), duration, attendance))
 }
 
-pub async fn add_session(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, PageForm(form): PageForm<SessionForm>) -> Result<Response, PageError> {
+pub async fn add_session(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<SessionForm>,
+) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
     let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
     match parse_session_form(&form) {
@@ -214,7 +268,12 @@ async fn break_glass_allowed(state: &AppState, staff: &Staff, id: ClientId) -> R
 pub async fn break_glass_form(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
     break_glass_allowed(&state, &staff, id).await?;
-    Ok(render(&BreakGlassPage { title: "Emergency access".into(), nav: nav(&staff, "caseload"), action: format!("/clients/{id}/break-glass"), error: None }))
+    Ok(render(&BreakGlassPage {
+        title: "Emergency access".into(),
+        nav: nav(&staff, "caseload"),
+        action: format!("/clients/{id}/break-glass"),
+        error: None,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -223,13 +282,23 @@ pub struct BreakGlassForm {
     minutes: Option<String>,
 }
 
-pub async fn break_glass(State(state): State<AppState>, staff: Staff, Path(id): Path<String>, PageForm(form): PageForm<BreakGlassForm>) -> Result<Response, PageError> {
+pub async fn break_glass(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<BreakGlassForm>,
+) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
     break_glass_allowed(&state, &staff, id).await?;
     let reason = match BreakGlassReason::parse(&form.reason) {
         Ok(r) => r,
         Err(e) => {
-            let page = BreakGlassPage { title: "Emergency access".into(), nav: nav(&staff, "caseload"), action: format!("/clients/{id}/break-glass"), error: Some(e.to_string()) };
+            let page = BreakGlassPage {
+                title: "Emergency access".into(),
+                nav: nav(&staff, "caseload"),
+                action: format!("/clients/{id}/break-glass"),
+                error: Some(e.to_string()),
+            };
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
         }
     };

@@ -6,8 +6,8 @@ use crate::error::{AppError, PageError};
 use crate::state::AppState;
 use crate::view::{LoginPage, SecondFactorPage, render};
 use axum::extract::{ConnectInfo, State};
-use axum::http::header::SET_COOKIE;
 use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
 use concord_store::accounts::{self, SessionStage, User};
 use concord_store::{Ctx, passwords};
@@ -44,7 +44,13 @@ async fn start_session(state: &AppState, ctx: &Ctx, user: &User, previous: Optio
 
 /// Issues a fresh session id at the given stage (revoking the previous one, so an id seen
 /// before sign-in is worthless after it) and redirects to where that stage leads.
-pub async fn upgrade_session(state: &AppState, ctx: &Ctx, user: &User, stage: SessionStage, previous: Option<&str>) -> Result<Response, PageError> {
+pub async fn upgrade_session(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &User,
+    stage: SessionStage,
+    previous: Option<&str>,
+) -> Result<Response, PageError> {
     if let Some(prev) = previous {
         accounts::revoke_session(&state.store, ctx, prev).await?;
     }
@@ -71,7 +77,11 @@ pub async fn login(
     for key in [&email_key, &ip_key] {
         if let Some(until) = accounts::throttle_locked_until(&state.store, &ctx, key).await? {
             let minutes = (until - ctx.ts() + 59) / 60;
-            return Ok(login_error(StatusCode::TOO_MANY_REQUESTS, format!("Too many failed attempts. Try again in {minutes} minutes."), email));
+            return Ok(login_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Too many failed attempts. Try again in {minutes} minutes."),
+                email,
+            ));
         }
     }
     let user = if email.len() <= 254 { accounts::find_user_by_email(&state.store, &email).await? } else { None };
@@ -125,7 +135,11 @@ pub fn totp_ok(secret: &[u8], code: &str, now_unix: i64) -> bool {
     }
 }
 
-pub async fn second_factor(State(state): State<AppState>, s: AnySession, PageForm(form): PageForm<CodeForm>) -> Result<Response, PageError> {
+pub async fn second_factor(
+    State(state): State<AppState>,
+    s: AnySession,
+    PageForm(form): PageForm<CodeForm>,
+) -> Result<Response, PageError> {
     let ctx = &s.ctx;
     let user = &s.session.user;
     if s.session.stage != SessionStage::SecondFactor {
@@ -133,15 +147,28 @@ pub async fn second_factor(State(state): State<AppState>, s: AnySession, PageFor
     }
     let key = format!("second-factor:{}", user.id);
     if accounts::throttle_locked_until(&state.store, ctx, &key).await?.is_some() {
-        return Ok((StatusCode::TOO_MANY_REQUESTS, render(&SecondFactorPage { title: "Second factor".into(), nav: None, error: Some("Too many wrong codes. Try again later.".into()) })).into_response());
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            render(&SecondFactorPage {
+                title: "Second factor".into(),
+                nav: None,
+                error: Some("Too many wrong codes. Try again later.".into()),
+            }),
+        )
+            .into_response());
     }
     let secret = accounts::totp_secret(&state.store, user).await?;
     let ok_totp = secret.is_some_and(|sec| totp_ok(&sec, &form.code, ctx.ts()));
     let ok = ok_totp || accounts::use_recovery_code(&state.store, ctx, user, &form.code).await?;
     if !ok {
         accounts::throttle_failure(&state.store, ctx, &key, state.config.throttle).await?;
-        accounts::record_security_event(&state.store, ctx, Some(user.practice_id), Some(user.id), "login.second_factor_failure", "").await?;
-        return Ok((StatusCode::UNAUTHORIZED, render(&SecondFactorPage { title: "Second factor".into(), nav: None, error: Some("That code is not valid.".into()) })).into_response());
+        accounts::record_security_event(&state.store, ctx, Some(user.practice_id), Some(user.id), "login.second_factor_failure", "")
+            .await?;
+        return Ok((
+            StatusCode::UNAUTHORIZED,
+            render(&SecondFactorPage { title: "Second factor".into(), nav: None, error: Some("That code is not valid.".into()) }),
+        )
+            .into_response());
     }
     accounts::throttle_reset(&state.store, &key).await?;
     let how = if ok_totp { "totp" } else { "recovery_code" };

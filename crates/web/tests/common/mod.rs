@@ -110,9 +110,14 @@ pub fn ctx(clock: &ManualClock) -> Ctx {
 async fn person(store: &Store, clock: &ManualClock, practice: PracticeId, email: &str, name: &str, role: Role) -> Person {
     let c = ctx(clock);
     let email = Email::parse(email).unwrap();
-    let id = accounts::create_user(store, &c, None, NewUser { practice_id: practice, email: &email, name: &PersonName::parse(name).unwrap(), role, password_hash: password_hash() })
-        .await
-        .unwrap();
+    let id = accounts::create_user(
+        store,
+        &c,
+        None,
+        NewUser { practice_id: practice, email: &email, name: &PersonName::parse(name).unwrap(), role, password_hash: password_hash() },
+    )
+    .await
+    .unwrap();
     let user = accounts::get_user(store, id).await.unwrap().unwrap();
     let (_, token) = accounts::create_token(store, &c, &user, "test").await.unwrap();
     let secret = accounts::create_session(store, &c, &user, SessionStage::Full, time::Duration::hours(12)).await.unwrap();
@@ -228,7 +233,9 @@ impl Drop for TestApp {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 rt.block_on(async move {
                     if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                            .execute(&mut conn)
+                            .await;
                     }
                 });
             })
