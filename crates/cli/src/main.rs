@@ -5,6 +5,8 @@
 //! 2 misuse or bad input, with a message.
 
 mod demo;
+mod measures;
+mod mi;
 mod serve;
 mod setup;
 
@@ -50,6 +52,15 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: setup::AuditCommand,
+    },
+    /// Score an instrument's answers (no server needed).
+    Score(measures::ScoreArgs),
+    /// Classify an episode (NHS Talking Therapies conventions) from measure totals.
+    Outcome(measures::OutcomeArgs),
+    /// Motivational-interviewing transcript coding.
+    Mi {
+        #[command(subcommand)]
+        command: mi::MiCommand,
     },
 }
 
@@ -102,6 +113,9 @@ fn main() -> ExitCode {
             Command::User { command } => setup::user(command).await,
             Command::Token { command } => setup::token(command).await,
             Command::Audit { command } => setup::audit(command).await,
+            Command::Score(args) => measures::score(args),
+            Command::Outcome(args) => measures::outcome(args),
+            Command::Mi { command } => mi::run(command),
         }
     });
     match result {
