@@ -5,7 +5,7 @@ use crate::audit::{self, SYSTEM_CHAIN};
 use crate::crypto::field_aad;
 use crate::{Ctx, Store, StoreError};
 use concord_domain::ids::{PracticeId, TokenId, UserId};
-use concord_domain::policy::Actor;
+use concord_domain::policy::{Actor, PracticeAdminAccess};
 use concord_domain::values::{Email, PersonName, PracticeName, Role};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -177,6 +177,70 @@ pub async fn list_users(store: &Store, practice_id: PracticeId) -> Result<Vec<Us
         .fetch_all(store.pool())
         .await?;
     rows.iter().map(user_from).collect()
+}
+
+/// Disables or re-enables a staff account of the admin's practice; disabling revokes every
+/// session and makes tokens stop working at once (both check `disabled`).
+pub async fn set_user_disabled(
+    store: &Store,
+    ctx: &Ctx,
+    access: &PracticeAdminAccess,
+    user_id: UserId,
+    disabled: bool,
+) -> Result<(), StoreError> {
+    if access.actor().user_id == user_id {
+        return Err(StoreError::Invalid("you cannot disable your own account".into()));
+    }
+    let mut tx = store.begin().await?;
+    let r = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2 AND practice_id = $3")
+        .bind(i64::from(disabled))
+        .bind(user_id.to_string())
+        .bind(access.practice_id().to_string())
+        .execute(&mut *tx)
+        .await?;
+    if r.rows_affected() != 1 {
+        return Err(StoreError::NotFound);
+    }
+    if disabled {
+        sqlx::query("UPDATE auth_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(ctx.ts())
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    let mut ev =
+        ctx.event(Some(&access.actor()), &access.practice_id().to_string(), if disabled { "user.disable" } else { "user.enable" }, "user");
+    ev.record_id = Some(user_id.to_string());
+    audit::append(&mut tx, &ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Replaces a user's password hash and revokes their other sessions.
+pub async fn set_password(
+    store: &Store,
+    ctx: &Ctx,
+    user: &User,
+    password_hash: &str,
+    keep_session: Option<&str>,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE auth_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id_hash <> $3")
+        .bind(ctx.ts())
+        .bind(user.id.to_string())
+        .bind(keep_session.unwrap_or(""))
+        .execute(&mut *tx)
+        .await?;
+    let mut ev = ctx.event(Some(&user.actor()), &user.practice_id.to_string(), "user.password_change", "user");
+    ev.record_id = Some(user.id.to_string());
+    audit::append(&mut tx, &ev).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Records a security event (login, failure, logout, second factor, token use) in its own

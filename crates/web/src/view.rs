@@ -159,6 +159,8 @@ pub struct AccountPage {
     pub totp_enabled: bool,
     pub tokens: Vec<TokenView>,
     pub new_token: Option<String>,
+    pub password_message: Option<String>,
+    pub password_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -170,6 +172,9 @@ pub struct AdminPage {
 }
 
 pub struct UserView {
+    pub id: String,
+    pub is_self: bool,
+    pub disabled: bool,
     pub name: String,
     pub email: String,
     pub role: String,

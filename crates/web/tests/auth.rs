@@ -291,3 +291,38 @@ async fn break_glass_is_time_limited_audited_and_reported(app: TestApp) {
     assert_eq!(r.status(), 303, "expired: back to the request form");
 }
 both_engines!(break_glass_is_time_limited_audited_and_reported);
+
+async fn disabling_an_account_cuts_it_off_everywhere(app: TestApp) {
+    let w = &app.world;
+    let path = format!("/admin/users/{}/disable", w.owner.user.id);
+    assert_eq!(app.page("POST", &path, Some(&w.other.cookie), None).await.status(), 404, "clinicians cannot");
+    assert_eq!(app.page("POST", &path, Some(&w.b_admin.cookie), None).await.status(), 404, "another practice cannot");
+    assert_eq!(app.page("POST", &path, Some(&w.admin.cookie), None).await.status(), 303);
+    assert_eq!(app.page("GET", "/caseload", Some(&w.owner.cookie), None).await.status(), 303, "sessions revoked");
+    assert_eq!(app.api("GET", "/api/v1/clients", Some(&w.owner), None).await.0, 401, "tokens refused");
+    let r = login(&app, &app.base, "owner@a.test", PASSWORD).await;
+    assert_eq!(r.status(), 401, "a disabled account signs in like an unknown one");
+    let r = app.page("POST", &format!("/admin/users/{}/disable", w.admin.user.id), Some(&w.admin.cookie), None).await;
+    assert_eq!(r.status(), 422, "an admin cannot lock themselves out");
+    assert_eq!(app.page("POST", &format!("/admin/users/{}/enable", w.owner.user.id), Some(&w.admin.cookie), None).await.status(), 303);
+    assert_eq!(login(&app, &app.base, "owner@a.test", PASSWORD).await.status(), 303);
+    assert_eq!(app.api("GET", "/api/v1/clients", Some(&w.owner), None).await.0, 200);
+}
+both_engines!(disabling_an_account_cuts_it_off_everywhere);
+
+async fn changing_password(app: TestApp) {
+    let first = session_cookie(&login(&app, &app.base, "owner@a.test", PASSWORD).await).unwrap();
+    let second = session_cookie(&login(&app, &app.base, "owner@a.test", PASSWORD).await).unwrap();
+    let form = |cur: &'static str, new: &'static str| vec![("current_password", cur), ("new_password", new)];
+    let r = app.page("POST", "/account/password", Some(&first), Some(&form("wrong password here", "a brand new password"))).await;
+    assert_eq!(r.status(), 422);
+    let r = app.page("POST", "/account/password", Some(&first), Some(&form(PASSWORD, "short"))).await;
+    assert_eq!(r.status(), 422);
+    let r = app.page("POST", "/account/password", Some(&first), Some(&form(PASSWORD, "a brand new password"))).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.page("GET", "/caseload", Some(&first), None).await.status(), 200, "the current session stays");
+    assert_eq!(app.page("GET", "/caseload", Some(&second), None).await.status(), 303, "other sessions are signed out");
+    assert_eq!(login(&app, &app.base, "owner@a.test", PASSWORD).await.status(), 401);
+    assert_eq!(login(&app, &app.base, "owner@a.test", "a brand new password").await.status(), 303);
+}
+both_engines!(changing_password);

@@ -66,6 +66,22 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
             (r.path.replace("{id}", &c), form(&[("reason", "Matrix test emergency access"), ("minutes", "60")]))
         }
         ("POST", "/account/tokens") => (r.path.into(), form(&[("label", "matrix")])),
+        ("POST", "/account/password") => {
+            (r.path.into(), form(&[("current_password", common::PASSWORD), ("new_password", common::PASSWORD)]))
+        }
+        ("POST", "/admin/users/{user_id}/disable") | ("POST", "/admin/users/{user_id}/enable") => {
+            let email = concord_domain::values::Email::parse(&format!("staff-{}@a.test", uuid::Uuid::new_v4().simple())).unwrap();
+            let name = concord_domain::values::PersonName::parse("Temp Staff").unwrap();
+            let new = concord_store::accounts::NewUser {
+                practice_id: w.practice_a,
+                email: &email,
+                name: &name,
+                role: concord_domain::values::Role::Clinician,
+                password_hash: "x".into(),
+            };
+            let id = concord_store::accounts::create_user(&app.store, &app.ctx(), None, new).await.unwrap();
+            (r.path.replace("{user_id}", &id.to_string()), Body::None)
+        }
         ("POST", "/account/tokens/{token_id}/revoke") => {
             // The owner's own spare token; anyone else's attempt must not find it.
             let (id, _) = concord_store::accounts::create_token(&app.store, &app.ctx(), &app.world.owner.user, "spare").await.unwrap();
@@ -161,6 +177,7 @@ fn expectation(r: &RouteSpec, role: Role) -> Expect {
         (StaffClient, Role::WrongClinician) if r.method == "GET" && r.path == "/clients/{id}" => BreakGlassOffer,
         // Another practice's admin sees their own practice's admin pages (the leak check
         // below proves nothing of this practice shows).
+        (Admin, Role::OtherPractice) if r.path.contains('{') => NotFound,
         (Admin, Role::OtherPractice) => Allowed,
         (BreakGlass, Role::WrongClinician) => Allowed,
         (StaffClient | BreakGlass | Admin | AdminClient | ApiClient | ApiAdminClient, _) => NotFound,

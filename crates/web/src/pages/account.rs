@@ -2,7 +2,7 @@
 
 use super::nav;
 use crate::auth::{AnySession, PageForm, Staff, parse_path_id};
-use crate::error::PageError;
+use crate::error::{AppError, PageError};
 use crate::pages::login::{CodeForm, totp_ok, upgrade_session};
 use crate::state::AppState;
 use crate::view::{AccountPage, EnrolPage, TokenView, fmt_ts, render};
@@ -10,11 +10,23 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use concord_domain::ids::TokenId;
+use concord_domain::values::NewPassword;
 use concord_store::accounts::{self, SessionStage, User};
+use concord_store::passwords;
 use rand::RngCore;
 use serde::Deserialize;
 
 async fn account_page(state: &AppState, staff: &Staff, new_token: Option<String>) -> Result<AccountPage, PageError> {
+    account_page_with(state, staff, new_token, None, None).await
+}
+
+async fn account_page_with(
+    state: &AppState,
+    staff: &Staff,
+    new_token: Option<String>,
+    password_message: Option<String>,
+    password_error: Option<String>,
+) -> Result<AccountPage, PageError> {
     let u = staff.user();
     let tokens = accounts::list_tokens(&state.store, u.id).await?;
     Ok(AccountPage {
@@ -35,7 +47,44 @@ async fn account_page(state: &AppState, staff: &Staff, new_token: Option<String>
             })
             .collect(),
         new_token,
+        password_message,
+        password_error,
     })
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes one's own password after checking the current one; other sessions are signed out.
+pub async fn change_password(
+    State(state): State<AppState>,
+    staff: Staff,
+    PageForm(form): PageForm<PasswordForm>,
+) -> Result<Response, PageError> {
+    let stored = staff.user().password_hash.clone();
+    let current = form.current_password;
+    let ok = tokio::task::spawn_blocking(move || passwords::verify(&current, Some(&stored)))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let fail = |msg: String| async {
+        let page = account_page_with(&state, &staff, None, None, Some(msg)).await?;
+        Ok::<Response, PageError>((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+    };
+    if !ok {
+        return fail("The current password is not right.".into()).await;
+    }
+    let new = match NewPassword::parse(&form.new_password) {
+        Ok(p) => p,
+        Err(e) => return fail(e.to_string()).await,
+    };
+    let pw = new.expose().to_owned();
+    let hash = tokio::task::spawn_blocking(move || passwords::hash(&pw)).await.map_err(|e| AppError::Internal(e.to_string()))??;
+    accounts::set_password(&state.store, &staff.ctx, staff.user(), &hash, Some(&staff.session.id_hash)).await?;
+    let page = account_page_with(&state, &staff, None, Some("Password changed. Your other sessions were signed out.".into()), None).await?;
+    Ok(render(&page))
 }
 
 pub async fn account(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {

@@ -37,7 +37,15 @@ async fn users_page(state: &AppState, admin: &Admin, error: Option<String>, mess
         nav: nav(&admin.staff, "admin"),
         users: users
             .into_iter()
-            .map(|u| UserView { name: u.name, email: u.email, role: u.role.to_string(), totp: u.totp_enabled })
+            .map(|u| UserView {
+                id: u.id.to_string(),
+                is_self: u.id == admin.staff.user().id,
+                disabled: u.disabled,
+                name: u.name,
+                email: u.email,
+                role: u.role.to_string(),
+                totp: u.totp_enabled,
+            })
             .collect(),
         error,
         message,
@@ -257,4 +265,23 @@ pub async fn break_glass_review(State(state): State<AppState>, admin: Admin) -> 
             })
             .collect(),
     }))
+}
+
+async fn set_disabled(state: &AppState, admin: &Admin, user_id: &str, disabled: bool) -> Result<Response, PageError> {
+    let user_id: UserId = parse_path_id(user_id)?;
+    match accounts::set_user_disabled(&state.store, &admin.staff.ctx, &admin.access, user_id, disabled).await {
+        Ok(()) => Ok(Redirect::to("/admin/users").into_response()),
+        Err(concord_store::StoreError::Invalid(m)) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&users_page(state, admin, Some(m), None).await?)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn disable_user(State(state): State<AppState>, admin: Admin, Path(user_id): Path<String>) -> Result<Response, PageError> {
+    set_disabled(&state, &admin, &user_id, true).await
+}
+
+pub async fn enable_user(State(state): State<AppState>, admin: Admin, Path(user_id): Path<String>) -> Result<Response, PageError> {
+    set_disabled(&state, &admin, &user_id, false).await
 }

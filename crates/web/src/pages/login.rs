@@ -99,9 +99,12 @@ pub async fn login(
             start_session(&state, &ctx, &user, None).await
         }
         (_, user) => {
-            for key in [&email_key, &ip_key] {
-                accounts::throttle_failure(&state.store, &ctx, key, state.config.throttle).await?;
-            }
+            accounts::throttle_failure(&state.store, &ctx, &email_key, state.config.throttle).await?;
+            // Behind a proxy every user shares one address: that key gets ten times the
+            // budget, so one person's typos cannot lock the whole practice out.
+            let p = state.config.throttle;
+            accounts::throttle_failure(&state.store, &ctx, &ip_key, accounts::ThrottlePolicy { max_failures: p.max_failures * 10, ..p })
+                .await?;
             let (practice, uid) = user.map_or((None, None), |u| (Some(u.practice_id), Some(u.id)));
             let detail = if uid.is_some() { "wrong password" } else { "unknown account" };
             accounts::record_security_event(&state.store, &ctx, practice, uid, "login.failure", detail).await?;
