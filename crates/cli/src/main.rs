@@ -53,6 +53,10 @@ enum Command {
         #[command(subcommand)]
         command: setup::AuditCommand,
     },
+    /// Copy the SQLite database while Concord runs (client data stays encrypted).
+    Backup(setup::BackupArgs),
+    /// Restore a backup into an empty data dir holding the practice key.
+    Restore(setup::RestoreArgs),
     /// Score an instrument's answers (no server needed).
     Score(measures::ScoreArgs),
     /// Classify an episode (NHS Talking Therapies conventions) from measure totals.
@@ -113,6 +117,8 @@ fn main() -> ExitCode {
             Command::User { command } => setup::user(command).await,
             Command::Token { command } => setup::token(command).await,
             Command::Audit { command } => setup::audit(command).await,
+            Command::Backup(args) => setup::backup(args).await,
+            Command::Restore(args) => setup::restore(args).await,
             Command::Score(args) => measures::score(args),
             Command::Outcome(args) => measures::outcome(args),
             Command::Mi { command } => mi::run(command),

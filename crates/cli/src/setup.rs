@@ -283,3 +283,64 @@ pub async fn audit(cmd: AuditCommand) -> Result<ExitCode, CliError> {
         }
     }
 }
+
+#[derive(clap::Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The backup file to create (SQLite). It holds client data only as ciphertext; keep the
+    /// practice key separately, or the backup cannot be read.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `concord backup`: a consistent copy of the SQLite database, taken while Concord runs.
+pub async fn backup(args: BackupArgs) -> Result<ExitCode, CliError> {
+    if args.data.database_url.is_some() {
+        return Err(CliError::usage("for PostgreSQL use pg_dump (client data in it is ciphertext, as here)"));
+    }
+    let store = open(&args.data).await?;
+    let result = db::sqlite_backup(store.pool(), &args.out).await;
+    store.close().await;
+    result?;
+    eprintln!("backup written to {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct RestoreArgs {
+    /// The data dir to restore into; it must hold the practice key and no database.
+    #[arg(long, env = "CONCORD_DATA_DIR", default_value = "concord-data")]
+    data_dir: PathBuf,
+    /// A file made by `concord backup`.
+    #[arg(long)]
+    from: PathBuf,
+}
+
+/// `concord restore`: puts a backup in place after checking that the key opens it and that
+/// its audit chain is intact. Refuses to overwrite a database.
+pub async fn restore(args: RestoreArgs) -> Result<ExitCode, CliError> {
+    let target = args.data_dir.join(db::SQLITE_FILE_NAME);
+    if target.exists() {
+        return Err(CliError::usage(format!("{} already exists; restore into an empty data dir", target.display())));
+    }
+    if !args.from.is_file() {
+        return Err(CliError::usage(format!("{} is not a file", args.from.display())));
+    }
+    let key = PracticeKey::load(&args.data_dir).map_err(|e| CliError::usage(e.to_string()))?;
+    // Check a scratch copy first, so a bad backup never lands in the data dir.
+    let scratch = tempfile::tempdir().map_err(|e| CliError::failed(e.to_string()))?;
+    let copy = scratch.path().join(db::SQLITE_FILE_NAME);
+    std::fs::copy(&args.from, &copy).map_err(|e| CliError::usage(format!("cannot read {}: {e}", args.from.display())))?;
+    let store = Store::open(&db::database_url(scratch.path(), None), key)
+        .await
+        .map_err(|e| CliError::usage(format!("not a usable backup: {e}")))?;
+    let report = audit::verify(store.pool()).await?;
+    store.close().await;
+    if let Some(b) = report.first_break {
+        return Err(CliError::usage(format!("the backup's audit chain is broken: {b}")));
+    }
+    std::fs::copy(&copy, &target).map_err(|e| CliError::failed(format!("cannot write {}: {e}", target.display())))?;
+    eprintln!("restored {} entries of audit history into {}", report.entries, target.display());
+    Ok(ExitCode::SUCCESS)
+}

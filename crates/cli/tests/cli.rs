@@ -365,6 +365,23 @@ async fn canary_name_never_reaches_disk_or_logs() {
         }
     }
     assert!(std::fs::metadata(&server.log).unwrap().len() > 0, "the log captured something (debug level)");
+    // A backup taken while the server runs holds no plaintext either, and restores.
+    let backup = s.dir.path().join("backup.db");
+    let out = s.run(&["backup", "--out", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(std::fs::metadata(&backup).unwrap().len() > 0);
+    assert!(!file_contains(&backup, &canary), "the backup contains the client's name");
+    assert_eq!(s.run(&["backup", "--out", backup.to_str().unwrap()]).status.code(), Some(2), "never overwrites");
+    let restored = tempfile::tempdir().unwrap();
+    std::fs::copy(s.dir.path().join("practice.key"), restored.path().join("practice.key")).unwrap();
+    let out = concord(&["restore", "--data-dir", restored.path().to_str().unwrap(), "--from", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(concord(&["audit", "verify", "--data-dir", restored.path().to_str().unwrap()]).status.code(), Some(0));
+    let other_key = tempfile::tempdir().unwrap();
+    std::fs::write(other_key.path().join("practice.key"), format!("{}\n", "11".repeat(32))).unwrap();
+    let out = concord(&["restore", "--data-dir", other_key.path().to_str().unwrap(), "--from", backup.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "a backup that the key cannot open is refused");
+    assert!(!other_key.path().join("concord.db").exists());
     drop(server);
     for f in &files {
         assert!(!file_contains(f, &canary), "{} contains the client's name after shutdown", f.display());

@@ -100,3 +100,14 @@ pub async fn verify_sqlite_settings(pool: &AnyPool) -> Result<(), StoreError> {
     let _ = BUSY_TIMEOUT_MS;
     Ok(())
 }
+
+/// Writes a consistent copy of a SQLite database to `out` while it is in use (`VACUUM INTO`).
+/// Client data in the copy is ciphertext, as in the original; the practice key is not copied.
+pub async fn sqlite_backup(pool: &AnyPool, out: &Path) -> Result<(), StoreError> {
+    let target = out.to_str().ok_or_else(|| StoreError::Invalid("the backup path must be valid UTF-8".into()))?;
+    if out.exists() {
+        return Err(StoreError::Invalid(format!("{} already exists; choose a new file", out.display())));
+    }
+    sqlx::query("VACUUM INTO $1").bind(target).execute(pool).await?;
+    Ok(())
+}
