@@ -609,6 +609,16 @@ pub struct BreakGlassRow {
     pub expires_at: i64,
 }
 
+/// How many break-glass grants of the practice are active now (reads no client data).
+pub async fn count_active_break_glass(store: &Store, ctx: &Ctx, access: &PracticeAdminAccess) -> Result<i64, StoreError> {
+    let r = sqlx::query("SELECT COUNT(*) AS n FROM break_glass WHERE practice_id = $1 AND expires_at > $2")
+        .bind(access.practice_id().to_string())
+        .bind(ctx.ts())
+        .fetch_one(store.pool())
+        .await?;
+    Ok(r.try_get("n")?)
+}
+
 /// Every break-glass grant of the practice, newest first, for admin review (audited).
 pub async fn list_break_glass(store: &Store, ctx: &Ctx, access: &PracticeAdminAccess) -> Result<Vec<BreakGlassRow>, StoreError> {
     let practice = access.practice_id().to_string();
