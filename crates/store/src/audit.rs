@@ -243,6 +243,8 @@ pub struct AuditFilter {
     pub actor_id: Option<String>,
     pub action: Option<String>,
     pub client_id: Option<String>,
+    /// Only entries older than this sequence number (paging backwards).
+    pub before_seq: Option<i64>,
     pub limit: i64,
 }
 
@@ -251,7 +253,7 @@ pub async fn list(pool: &AnyPool, practice_id: &str, f: &AuditFilter) -> Result<
     let rows = sqlx::query(
         "SELECT a.seq, a.at, a.actor_id, u.name AS actor_name, a.action, a.record_kind, a.record_id, a.client_id, a.request_id, a.detail \
          FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id \
-         WHERE a.practice_id = $1 AND ($2 IS NULL OR a.actor_id = $2) AND ($3 IS NULL OR a.action = $3) AND ($4 IS NULL OR a.client_id = $4) \
+         WHERE a.practice_id = $1 AND ($2 IS NULL OR a.actor_id = $2) AND ($3 IS NULL OR a.action = $3) AND ($4 IS NULL OR a.client_id = $4) AND ($6 IS NULL OR a.seq < $6) \
          ORDER BY a.seq DESC LIMIT $5",
     )
     .bind(practice_id)
@@ -259,6 +261,7 @@ pub async fn list(pool: &AnyPool, practice_id: &str, f: &AuditFilter) -> Result<
     .bind(f.action.as_deref())
     .bind(f.client_id.as_deref())
     .bind(f.limit.clamp(1, 1000))
+    .bind(f.before_seq)
     .fetch_all(pool)
     .await?;
     rows.iter()

@@ -131,10 +131,15 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         self.0.log();
         let status = self.0.status();
+        let message = match &self.0 {
+            AppError::NotFound => "This page or record does not exist, or it is not yours to open.".to_owned(),
+            other => other.public_message(),
+        };
         let page = crate::view::ErrorPage {
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             nav: None,
-            message: self.0.public_message(),
+            message,
+            emergency_link: None,
         };
         (status, crate::view::render(&page)).into_response()
     }

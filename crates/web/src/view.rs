@@ -42,6 +42,8 @@ pub struct ErrorPage {
     pub title: String,
     pub nav: Option<Nav>,
     pub message: String,
+    /// On a client record that cannot be shown: where to ask for emergency access.
+    pub emergency_link: Option<String>,
 }
 
 #[derive(Template)]
@@ -241,6 +243,8 @@ pub struct StaffOption {
 pub struct AuditPage {
     pub title: String,
     pub nav: Option<Nav>,
+    pub older_link: Option<String>,
+    pub showing: String,
     pub chain_status: String,
     pub action: String,
     pub client: String,

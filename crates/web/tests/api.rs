@@ -330,6 +330,25 @@ async fn every_client_read_and_write_is_audited(app: TestApp) {
     .unwrap();
     assert!(all.iter().all(|e| e.client_id.as_deref() != Some(c.as_str())));
     assert!(concord_store::audit::verify(app.store.pool()).await.unwrap().first_break.is_none());
+    // The admin page pages backwards through the chain.
+    let (s, html) = app.get_html("/admin/audit", &w.admin).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("intact"));
+    let first_page = concord_store::audit::list(
+        app.store.pool(),
+        &w.practice_a.to_string(),
+        &concord_store::audit::AuditFilter { limit: 3, ..Default::default() },
+    )
+    .await
+    .unwrap();
+    let next = concord_store::audit::list(
+        app.store.pool(),
+        &w.practice_a.to_string(),
+        &concord_store::audit::AuditFilter { limit: 3, before_seq: Some(first_page[2].seq), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    assert_eq!(next[0].seq, first_page[2].seq - 1);
 }
 both_engines!(every_client_read_and_write_is_audited);
 

@@ -137,6 +137,10 @@ pub async fn enrol_form(State(state): State<AppState>, s: AnySession) -> Result<
         page.already_enabled = true;
         return Ok(render(&page));
     }
+    // A reload shows the same pending secret, so a code already scanned keeps working.
+    if let Some(pending) = accounts::totp_secret(&state.store, user).await? {
+        return Ok(render(&enrol_page(user, s.session.stage, &pending, None)));
+    }
     let mut secret = [0u8; 20];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     accounts::set_pending_totp(&state.store, &s.ctx, user, &secret).await?;

@@ -206,20 +206,43 @@ pub struct AuditQuery {
     action: Option<String>,
     actor: Option<String>,
     client: Option<String>,
+    before: Option<String>,
 }
+
+const AUDIT_PAGE: i64 = 200;
 
 pub async fn audit_log(State(state): State<AppState>, admin: Admin, Query(q): Query<AuditQuery>) -> Result<Response, PageError> {
     let practice = admin.access.practice_id();
     let actor = non_empty(q.actor);
     let client = non_empty(q.client);
     let action = non_empty(q.action);
-    let filter = audit::AuditFilter { actor_id: actor.clone(), action: action.clone(), client_id: client.clone(), limit: 300 };
+    let before_seq = non_empty(q.before).and_then(|b| b.parse::<i64>().ok());
+    let filter =
+        audit::AuditFilter { actor_id: actor.clone(), action: action.clone(), client_id: client.clone(), before_seq, limit: AUDIT_PAGE };
     let entries = audit::list(state.store.pool(), &practice.to_string(), &filter).await?;
+    let older_link = match entries.last() {
+        Some(last) if i64::try_from(entries.len()).unwrap_or(0) == AUDIT_PAGE => {
+            let mut link = format!("/admin/audit?before={}", last.seq);
+            for (k, v) in [("action", &action), ("actor", &actor), ("client", &client)] {
+                if let Some(v) = v {
+                    link.push_str(&format!("&{k}={}", url_escape(v)));
+                }
+            }
+            Some(link)
+        }
+        _ => None,
+    };
+    let showing = match (entries.first(), entries.last()) {
+        (Some(first), Some(last)) => format!("Entries {} to {}, newest first.", last.seq, first.seq),
+        _ => "No entries match.".to_owned(),
+    };
     let report = audit::verify(state.store.pool()).await?;
     let staff = accounts::list_users(&state.store, practice).await?;
     Ok(render(&AuditPage {
         title: "Audit log".into(),
         nav: nav(&admin.staff, "admin"),
+        older_link,
+        showing,
         chain_status: match report.first_break {
             None => format!("intact ({} entries verified)", report.entries),
             Some(b) => format!("BROKEN: {b}"),
@@ -283,4 +306,11 @@ pub async fn disable_user(State(state): State<AppState>, admin: Admin, Path(user
 
 pub async fn enable_user(State(state): State<AppState>, admin: Admin, Path(user_id): Path<String>) -> Result<Response, PageError> {
     set_disabled(&state, &admin, &user_id, false).await
+}
+
+/// Percent-encodes a query value (filters echo back into the "older" link).
+fn url_escape(v: &str) -> String {
+    v.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

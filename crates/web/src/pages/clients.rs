@@ -4,13 +4,16 @@ use super::{nav, non_empty};
 use crate::auth::{PageForm, Staff, parse_path_id};
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
-use crate::view::{BreakGlassPage, CaseloadPage, CaseloadRow, ClientFormPage, ClientPage, SessionView, fmt_date, fmt_ts, render};
+use crate::view::{
+    BreakGlassPage, CaseloadPage, CaseloadRow, ClientFormPage, ClientPage, ErrorPage, SessionView, fmt_date, fmt_ts, render,
+};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use concord_domain::ids::ClientId;
 use concord_domain::policy::{self, AccessBasis};
 use concord_domain::values::{Attendance, BreakGlassReason, ClientName, DateOfBirth, DurationMinutes, format_date};
+use concord_store::accounts;
 use concord_store::clients::{self, ClientChanges, ClientStatus, ClientSummary};
 use serde::Deserialize;
 use time::{Date, PrimitiveDateTime, Time};
@@ -149,16 +152,18 @@ pub async fn show_client(State(state): State<AppState>, staff: Staff, Path(id): 
     let id: ClientId = parse_path_id(&id)?;
     match client_page(&state, &staff, id, None).await {
         Ok(page) => Ok(render(&page)),
-        // Someone outside the care team may ask for emergency access; they learn nothing
-        // more than a 404 would tell them unless the client exists in their practice.
-        Err(PageError(AppError::NotFound)) => {
-            let facts = clients::client_facts(&state.store, &staff.ctx, &staff.actor(), id).await?;
-            if policy::may_request_break_glass(&staff.actor(), facts.as_ref()) {
-                Ok(Redirect::to(&format!("/clients/{id}/break-glass")).into_response())
-            } else {
-                Err(PageError(AppError::NotFound))
-            }
-        }
+        // Missing, another practice's, or outside the care team: one answer, which offers
+        // emergency access. Only an audited request with a reason can tell them apart.
+        Err(PageError(AppError::NotFound)) => Ok((
+            StatusCode::NOT_FOUND,
+            render(&ErrorPage {
+                title: "Record not available".into(),
+                nav: nav(&staff, "caseload"),
+                message: "This record does not exist, or you are not on this client's care team.".into(),
+                emergency_link: Some(format!("/clients/{id}/break-glass")),
+            }),
+        )
+            .into_response()),
         Err(e) => Err(e),
     }
 }
@@ -260,14 +265,9 @@ pub async fn add_session(
     }
 }
 
-async fn break_glass_allowed(state: &AppState, staff: &Staff, id: ClientId) -> Result<(), PageError> {
-    let facts = clients::client_facts(&state.store, &staff.ctx, &staff.actor(), id).await?;
-    if policy::may_request_break_glass(&staff.actor(), facts.as_ref()) { Ok(()) } else { Err(PageError(AppError::NotFound)) }
-}
-
-pub async fn break_glass_form(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
+/// The form is shown for any id: whether the client exists is not revealed here.
+pub async fn break_glass_form(staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
-    break_glass_allowed(&state, &staff, id).await?;
     Ok(render(&BreakGlassPage {
         title: "Emergency access".into(),
         nav: nav(&staff, "caseload"),
@@ -289,7 +289,6 @@ pub async fn break_glass(
     PageForm(form): PageForm<BreakGlassForm>,
 ) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
-    break_glass_allowed(&state, &staff, id).await?;
     let reason = match BreakGlassReason::parse(&form.reason) {
         Ok(r) => r,
         Err(e) => {
@@ -303,6 +302,23 @@ pub async fn break_glass(
         }
     };
     let minutes: i64 = form.minutes.as_deref().and_then(|m| m.parse().ok()).unwrap_or(60);
-    clients::grant_break_glass(&state.store, &staff.ctx, &staff.actor(), id, &reason, time::Duration::minutes(minutes)).await?;
+    match clients::grant_break_glass(&state.store, &staff.ctx, &staff.actor(), id, &reason, time::Duration::minutes(minutes)).await {
+        Ok(_) => {}
+        // Not a client of the practice (or already on the team): recorded, and answered like
+        // a grant, so the response does not reveal which ids exist.
+        Err(concord_store::StoreError::NotFound) => {
+            let u = staff.user();
+            accounts::record_security_event(
+                &state.store,
+                &staff.ctx,
+                Some(u.practice_id),
+                Some(u.id),
+                "break_glass.refused",
+                &format!("client={id}"),
+            )
+            .await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
     Ok(Redirect::to(&format!("/clients/{id}")).into_response())
 }
