@@ -131,6 +131,58 @@ pub async fn create(dir: &Path) -> Result<(Store, String), CliError> {
                 .await?;
         }
     }
+    // Coded transcripts: MI feedback on recent sessions of two clients, the text kept for the
+    // latest and discarded for the oldest, as a therapist might.
+    let transcripts: [(&str, &[&str]); 2] = [
+        (
+            "Maya Thompson",
+            &[
+                include_str!("demo_transcripts/maya_1.txt"),
+                include_str!("demo_transcripts/maya_2.txt"),
+                include_str!("demo_transcripts/maya_3.txt"),
+            ],
+        ),
+        ("Sofia Marquez", &[include_str!("demo_transcripts/sofia_1.txt")]),
+    ];
+    for (name, texts) in transcripts {
+        let Some(index) = CLIENTS.iter().position(|c| c.name == name) else { continue };
+        let Some(c) = CLIENTS.get(index) else { continue };
+        let lead = actor_of(c.team.0)?;
+        let scope = policy::caseload_scope(&lead);
+        let list = clients::list_clients(&store, &ctx, &scope, Some(name), true).await?;
+        let Some(client) = list.first() else { continue };
+        let rec = clients::record_access(&store, &ctx, &lead, client.id).await?;
+        let mut attended: Vec<_> = clients::list_sessions(&store, &ctx, &rec)
+            .await?
+            .into_iter()
+            .filter(|s| s.attendance == Attendance::Attended && s.starts_at <= now.unix_timestamp())
+            .collect();
+        attended.truncate(texts.len());
+        attended.reverse();
+        for (i, (session, text)) in attended.iter().zip(texts.iter()).enumerate() {
+            let upload = concord_web::pages::transcripts::Upload {
+                bytes: text.as_bytes().to_vec(),
+                format: concord_mi::parse::Format::Text,
+                file_name: None,
+            };
+            let (coded, version, format) = concord_web::pages::transcripts::code_upload(upload)
+                .await
+                .map_err(|e| CliError::failed(format!("demo transcript: {e}")))?;
+            let (codes_json, lines) = concord_web::pages::transcripts::split_texts(&coded).map_err(|e| CliError::failed(e.to_string()))?;
+            let new = concord_store::transcripts::NewTranscript {
+                session_id: session.id,
+                source_format: format,
+                model_version: version,
+                utterance_count: i64::try_from(lines.len()).unwrap_or(0),
+                codes_json,
+                texts: &lines,
+            };
+            concord_store::transcripts::save_transcript(&store, &ctx, &rec, new).await?;
+            if i == 0 && texts.len() > 1 {
+                concord_store::transcripts::discard_text(&store, &ctx, &rec, session.id).await?;
+            }
+        }
+    }
     // One past emergency access, for the admin's review page.
     if let Some(id) = first_client {
         let when = Ctx::new("demo-seed", now - Duration::days(30));

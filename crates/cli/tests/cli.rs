@@ -355,6 +355,24 @@ async fn canary_name_never_reaches_disk_or_logs() {
         let r = http.get(format!("{}{path}", server.url)).bearer_auth(&token).send().await.unwrap();
         assert!(r.text().await.unwrap().contains(&canary), "{path} serves the name");
     }
+    // A transcript mentioning the name: its text is sealed too.
+    let r = http
+        .post(format!("{}/api/v1/clients/{id}/sessions", server.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"starts_at": "2026-01-05T10:00:00Z", "duration_minutes": 50, "attendance": "attended"}))
+        .send()
+        .await
+        .unwrap();
+    let sid = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let transcript = format!("T: How are you, {canary}?\nC: I want to drink less, {canary} is tired of it.\n");
+    let r = http
+        .post(format!("{}/api/v1/clients/{id}/sessions/{sid}/transcript", server.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"text": transcript}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
     // A search term in a failing request must not be logged either.
     http.get(format!("{}/api/v1/clients?q={canary}&bogus=1", server.url)).bearer_auth(&token).send().await.unwrap();
     let db = s.dir.path().join("concord.db");

@@ -63,6 +63,10 @@ typed_id!(ClientId, "client");
 typed_id!(SessionId, "session");
 typed_id!(TokenId, "token");
 typed_id!(BreakGlassId, "break-glass");
+typed_id!(ResponseId, "response");
+typed_id!(ScheduleId, "schedule");
+typed_id!(PortalLinkId, "portal-link");
+typed_id!(TranscriptId, "transcript");
 
 #[cfg(test)]
 mod tests {

@@ -1,13 +1,13 @@
 //! The access policy: the only place that can say yes to touching client data.
 //!
-//! Security Invariant: `RecordAccess`, `CareTeamAccess`, `ErasureAccess` and `CaseloadScope`
-//! have private fields and no public constructor, so the store functions that require them
+//! Security Invariant: `RecordAccess`, `CareTeamAccess`, `ErasureAccess`, `CaseloadScope` and
+//! `PortalAccess` have private fields and no public constructor, so the store functions that require them
 //! cannot be called without a decision from `decide_*` below. Forgetting a check is a
 //! compile error, not a CVE.
 //!
 //! Every match is exhaustive and the default answer is no.
 
-use crate::ids::{ClientId, PracticeId, UserId};
+use crate::ids::{ClientId, PortalLinkId, PracticeId, UserId};
 use crate::values::Role;
 
 /// An authenticated staff member acting inside their practice.
@@ -203,6 +203,91 @@ pub fn decide_practice_admin(actor: &Actor) -> Option<PracticeAdminAccess> {
     }
 }
 
+// ---- client portal --------------------------------------------------------------------------
+
+/// What the store knows about a client portal link, read without touching client data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortalLinkFacts {
+    pub practice_id: PracticeId,
+    pub client_id: ClientId,
+    pub link_id: PortalLinkId,
+    /// Unix seconds; the link works strictly before this instant.
+    pub expires_at: i64,
+    pub revoked: bool,
+    /// The link was created with a PIN.
+    pub pin_required: bool,
+    /// The client is active (not archived): an archived client's links stop working.
+    pub client_active: bool,
+}
+
+/// Permission for the holder of a client's portal link to see and complete that client's
+/// measures, and nothing else. It names one client; there is no actor (the client has no
+/// account), so audit entries made under it have no actor id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortalAccess {
+    practice_id: PracticeId,
+    client_id: ClientId,
+    link_id: PortalLinkId,
+}
+
+impl PortalAccess {
+    pub fn practice_id(&self) -> PracticeId {
+        self.practice_id
+    }
+    pub fn client_id(&self) -> ClientId {
+        self.client_id
+    }
+    pub fn link_id(&self) -> PortalLinkId {
+        self.link_id
+    }
+}
+
+/// Why a portal link was refused, in the order the checks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortalRefusal {
+    Revoked,
+    Expired,
+    ClientInactive,
+    /// The link has a PIN and the PIN given was missing or wrong.
+    Pin,
+}
+
+impl PortalRefusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortalRefusal::Revoked => "revoked",
+            PortalRefusal::Expired => "expired",
+            PortalRefusal::ClientInactive => "client_inactive",
+            PortalRefusal::Pin => "pin",
+        }
+    }
+}
+
+/// May the holder of this link use the portal at `now_unix`? `pin_ok` says whether the PIN
+/// check passed; it is ignored for a link without a PIN. The PIN is judged last, so a caller
+/// can first ask with `pin_ok = true` to learn whether checking a PIN is worth it.
+pub fn check_portal(link: &PortalLinkFacts, now_unix: i64, pin_ok: bool) -> Result<PortalAccess, PortalRefusal> {
+    if link.revoked {
+        return Err(PortalRefusal::Revoked);
+    }
+    if now_unix >= link.expires_at {
+        return Err(PortalRefusal::Expired);
+    }
+    if !link.client_active {
+        return Err(PortalRefusal::ClientInactive);
+    }
+    match (link.pin_required, pin_ok) {
+        (false, _) | (true, true) => {}
+        (true, false) => return Err(PortalRefusal::Pin),
+    }
+    Ok(PortalAccess { practice_id: link.practice_id, client_id: link.client_id, link_id: link.link_id })
+}
+
+/// [`check_portal`] without the reason.
+pub fn decide_portal(link: &PortalLinkFacts, now_unix: i64, pin_ok: bool) -> Option<PortalAccess> {
+    check_portal(link, now_unix, pin_ok).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,5 +349,63 @@ mod tests {
         assert!(may_request_break_glass(&actor(Role::Clinician, 1), Some(&facts(1, false, false))));
         assert!(!may_request_break_glass(&actor(Role::Clinician, 1), Some(&facts(1, true, false))));
         assert!(!may_request_break_glass(&actor(Role::Clinician, 1), None));
+    }
+    fn link(expires_at: i64, revoked: bool, pin_required: bool, client_active: bool) -> PortalLinkFacts {
+        PortalLinkFacts {
+            practice_id: pid(1),
+            client_id: ClientId::new_at(1, [9; 10]),
+            link_id: PortalLinkId::new_at(1, [5; 10]),
+            expires_at,
+            revoked,
+            pin_required,
+            client_active,
+        }
+    }
+
+    #[test]
+    fn portal_access_names_the_link_client_and_practice() {
+        let l = link(100, false, false, true);
+        let a = decide_portal(&l, 99, false).unwrap();
+        assert_eq!((a.practice_id(), a.client_id(), a.link_id()), (l.practice_id, l.client_id, l.link_id));
+    }
+
+    #[test]
+    fn portal_matrix() {
+        // Every combination: granted only when not revoked, not expired, client active, and
+        // (no PIN, or the PIN checked out).
+        for revoked in [false, true] {
+            for pin_required in [false, true] {
+                for client_active in [false, true] {
+                    for pin_ok in [false, true] {
+                        for now in [i64::MIN, 0, 99, 100, 101, i64::MAX] {
+                            let l = link(100, revoked, pin_required, client_active);
+                            let want = !revoked && now < 100 && client_active && (!pin_required || pin_ok);
+                            assert_eq!(decide_portal(&l, now, pin_ok).is_some(), want, "{l:?} now={now} pin_ok={pin_ok}");
+                            assert_eq!(check_portal(&l, now, pin_ok).is_ok(), want);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn portal_refusal_reasons_in_order() {
+        assert_eq!(check_portal(&link(100, true, true, false), 200, false), Err(PortalRefusal::Revoked));
+        assert_eq!(check_portal(&link(100, false, true, false), 100, false), Err(PortalRefusal::Expired));
+        assert_eq!(check_portal(&link(100, false, true, false), 50, false), Err(PortalRefusal::ClientInactive));
+        assert_eq!(check_portal(&link(100, false, true, true), 50, false), Err(PortalRefusal::Pin));
+        // Asking with pin_ok = true first tells whether the PIN is the only obstacle.
+        assert!(check_portal(&link(100, false, true, true), 50, true).is_ok());
+        for r in [PortalRefusal::Revoked, PortalRefusal::Expired, PortalRefusal::ClientInactive, PortalRefusal::Pin] {
+            assert!(!r.as_str().is_empty());
+        }
+    }
+
+    #[test]
+    fn expiry_is_exclusive() {
+        let l = link(1_000, false, false, true);
+        assert!(decide_portal(&l, 999, false).is_some());
+        assert!(decide_portal(&l, 1_000, false).is_none());
     }
 }

@@ -133,7 +133,7 @@ pub async fn erasure_access(store: &Store, ctx: &Ctx, actor: &Actor, client_id: 
     policy::decide_erasure(actor, facts.as_ref()).ok_or(StoreError::NotFound)
 }
 
-async fn data_key<'e, E>(store: &Store, exec: E, practice_id: PracticeId, client_id: &str) -> Result<DataKey, StoreError>
+pub(crate) async fn data_key<'e, E>(store: &Store, exec: E, practice_id: PracticeId, client_id: &str) -> Result<DataKey, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -664,7 +664,7 @@ pub async fn erase_client(store: &Store, ctx: &Ctx, access: &ErasureAccess) -> R
     let sid = access.client_id().to_string();
     let practice = access.practice_id().to_string();
     let mut tx = store.begin().await?;
-    for table in ["client_keys", "client_name_index", "care_team", "client_sessions", "break_glass"] {
+    for table in ["client_keys", "client_name_index", "care_team", "transcripts", "client_sessions", "break_glass"] {
         // Table names come from this fixed list, never from input.
         sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE client_id = $1 AND practice_id = $2")))
             .bind(&sid)

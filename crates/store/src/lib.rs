@@ -11,6 +11,7 @@ pub mod clients;
 pub mod crypto;
 pub mod db;
 pub mod passwords;
+pub mod transcripts;
 
 use concord_domain::policy::Actor;
 use crypto::PracticeKey;

@@ -271,3 +271,80 @@ pub async fn remove_care_team_member(
     clients::remove_from_care_team(&state.store, &caller.ctx, &access, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTranscriptJson {
+    text: String,
+    format: Option<String>,
+    /// Keep the transcript's text (encrypted) after coding; false keeps only codes and metrics.
+    keep_text: Option<bool>,
+}
+
+#[derive(Serialize)]
+pub struct TranscriptJson {
+    id: String,
+    session_id: String,
+    uploaded_at: String,
+    model_version: String,
+    text_kept: bool,
+    #[serde(flatten)]
+    coded: concord_mi::CodedTranscript,
+}
+
+fn transcript_json(rec: &concord_store::transcripts::TranscriptRecord) -> Result<TranscriptJson, AppError> {
+    Ok(TranscriptJson {
+        id: rec.id.to_string(),
+        session_id: rec.session_id.to_string(),
+        uploaded_at: ts(rec.uploaded_at),
+        model_version: rec.model_version.clone(),
+        text_kept: rec.texts.is_some(),
+        coded: crate::pages::transcripts::merge_texts(rec)?,
+    })
+}
+
+pub async fn create_transcript(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path((id, session_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<NewTranscriptJson>,
+) -> ApiResult<Response> {
+    use crate::pages::transcripts::{Upload, code_upload, split_texts};
+    let id: ClientId = parse_path_id(&id)?;
+    let session_id: concord_domain::ids::SessionId = parse_path_id(&session_id)?;
+    let access = clients::record_access(&state.store, &caller.ctx, &caller.actor(), id).await?;
+    let format = match body.format.as_deref() {
+        None => concord_mi::parse::Format::Auto,
+        Some(f) => f.parse().map_err(|_| AppError::Unprocessable("format must be auto, text, vtt, srt or csv".into()))?,
+    };
+    let (coded, version, source_format) = code_upload(Upload { bytes: body.text.into_bytes(), format, file_name: None }).await?;
+    let (codes_json, texts) = split_texts(&coded)?;
+    let new = concord_store::transcripts::NewTranscript {
+        session_id,
+        source_format,
+        model_version: version,
+        utterance_count: i64::try_from(texts.len()).unwrap_or(i64::MAX),
+        codes_json,
+        texts: &texts,
+    };
+    concord_store::transcripts::save_transcript(&state.store, &caller.ctx, &access, new).await?;
+    if body.keep_text == Some(false) {
+        concord_store::transcripts::discard_text(&state.store, &caller.ctx, &access, session_id).await?;
+    }
+    let rec =
+        concord_store::transcripts::get_transcript(&state.store, &caller.ctx, &access, session_id).await?.ok_or(AppError::NotFound)?;
+    Ok((StatusCode::CREATED, Json(transcript_json(&rec)?)).into_response())
+}
+
+pub async fn get_transcript(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path((id, session_id)): Path<(String, String)>,
+) -> ApiResult<Json<TranscriptJson>> {
+    let id: ClientId = parse_path_id(&id)?;
+    let session_id: concord_domain::ids::SessionId = parse_path_id(&session_id)?;
+    let access = clients::record_access(&state.store, &caller.ctx, &caller.actor(), id).await?;
+    let rec =
+        concord_store::transcripts::get_transcript(&state.store, &caller.ctx, &access, session_id).await?.ok_or(AppError::NotFound)?;
+    Ok(Json(transcript_json(&rec)?))
+}

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
-use pages::{account, admin, clients, login};
+use pages::{account, admin, clients, login, transcripts};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
@@ -67,6 +67,14 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         .add("POST", "/clients/{id}/archive", post(clients::archive_client))
         .add("POST", "/clients/{id}/restore", post(clients::restore_client))
         .add("POST", "/clients/{id}/sessions", post(clients::add_session))
+        .add("GET", "/clients/{id}/transcripts", get(transcripts::trends))
+        .add("GET", "/clients/{id}/sessions/{session_id}/transcript", get(transcripts::show))
+        .add(
+            "POST",
+            "/clients/{id}/sessions/{session_id}/transcript",
+            post(transcripts::upload).layer(DefaultBodyLimit::max(transcripts::UPLOAD_LIMIT)),
+        )
+        .add("POST", "/clients/{id}/sessions/{session_id}/transcript/discard-text", post(transcripts::discard_text))
         .add("GET", "/clients/{id}/break-glass", get(clients::break_glass_form))
         .add("POST", "/clients/{id}/break-glass", post(clients::break_glass))
         .add("GET", "/account", get(account::account))
@@ -94,6 +102,12 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         .add("PATCH", "/api/v1/clients/{id}", patch(api::patch_client))
         .add("GET", "/api/v1/clients/{id}/sessions", get(api::list_sessions))
         .add("POST", "/api/v1/clients/{id}/sessions", post(api::create_session))
+        .add(
+            "POST",
+            "/api/v1/clients/{id}/sessions/{session_id}/transcript",
+            post(api::create_transcript).layer(DefaultBodyLimit::max(transcripts::UPLOAD_LIMIT * 2)),
+        )
+        .add("GET", "/api/v1/clients/{id}/sessions/{session_id}/transcript", get(api::get_transcript))
         .add("GET", "/api/v1/clients/{id}/care-team", get(api::get_care_team))
         .add("POST", "/api/v1/clients/{id}/care-team", post(api::add_care_team_member))
         .add("DELETE", "/api/v1/clients/{id}/care-team/{user_id}", delete(api::remove_care_team_member));

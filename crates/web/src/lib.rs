@@ -10,6 +10,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod charts;
 pub mod error;
 pub mod openapi;
 pub mod pages;

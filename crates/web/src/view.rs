@@ -97,6 +97,7 @@ pub struct CaseloadPage {
 }
 
 pub struct SessionView {
+    pub transcript_href: String,
     pub when: String,
     pub minutes: i64,
     pub attendance: &'static str,
@@ -267,4 +268,63 @@ pub struct AdminBreakGlassPage {
     pub title: String,
     pub nav: Option<Nav>,
     pub grants: Vec<GrantView>,
+}
+
+pub struct CodedLine {
+    pub index: usize,
+    pub speaker: &'static str,
+    pub class: &'static str,
+    pub codes: Vec<(String, &'static str)>,
+    pub confidence: String,
+    pub text: Option<String>,
+}
+
+pub struct MetricCell {
+    pub label: &'static str,
+    pub value: String,
+    pub rating: String,
+    /// `good`, `fair`, `below-fair` or `none`, for the badge colour.
+    pub rating_class: &'static str,
+    pub threshold: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "transcript.html")]
+pub struct TranscriptPage {
+    pub title: String,
+    pub nav: Option<Nav>,
+    pub client_name: String,
+    pub client_href: String,
+    pub trends_href: String,
+    pub session_when: String,
+    pub base: String,
+    pub has_transcript: bool,
+    pub texts_kept: bool,
+    pub uploaded: String,
+    pub model_version: String,
+    pub metrics: Vec<MetricCell>,
+    /// (key, label, selected)
+    pub filters: Vec<(&'static str, &'static str, bool)>,
+    pub lines: Vec<CodedLine>,
+    pub hidden: usize,
+    pub error: Option<String>,
+    pub timeline: Option<crate::charts::ChartView>,
+}
+
+pub struct TrendRow {
+    pub when: String,
+    pub href: String,
+    pub utterances: i64,
+    pub metrics: Vec<MetricCell>,
+}
+
+#[derive(Template)]
+#[template(path = "transcript_trends.html")]
+pub struct TranscriptTrendPage {
+    pub title: String,
+    pub nav: Option<Nav>,
+    pub client_name: String,
+    pub client_href: String,
+    pub rows: Vec<TrendRow>,
+    pub trend: Option<crate::charts::ChartView>,
 }

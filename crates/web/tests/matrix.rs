@@ -61,6 +61,23 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
             r.path.replace("{id}", &c),
             form(&[("date", "2026-03-01"), ("time", "10:00"), ("duration_minutes", "50"), ("attendance", "attended")]),
         ),
+        ("GET", "/clients/{id}/transcripts") => (r.path.replace("{id}", &c), Body::None),
+        ("GET", "/clients/{id}/sessions/{session_id}/transcript") | ("GET", "/api/v1/clients/{id}/sessions/{session_id}/transcript") => {
+            let sid = session_with_transcript(app).await;
+            (r.path.replace("{id}", &c).replace("{session_id}", &sid), Body::None)
+        }
+        ("POST", "/clients/{id}/sessions/{session_id}/transcript") => {
+            let sid = session_with_transcript(app).await;
+            (r.path.replace("{id}", &c).replace("{session_id}", &sid), form(&[("text", TRANSCRIPT), ("format", "text")]))
+        }
+        ("POST", "/api/v1/clients/{id}/sessions/{session_id}/transcript") => {
+            let sid = session_with_transcript(app).await;
+            (r.path.replace("{id}", &c).replace("{session_id}", &sid), Body::Json(json!({"text": TRANSCRIPT})))
+        }
+        ("POST", "/clients/{id}/sessions/{session_id}/transcript/discard-text") => {
+            let sid = session_with_transcript(app).await;
+            (r.path.replace("{id}", &c).replace("{session_id}", &sid), form(&[("confirm", "yes")]))
+        }
         ("GET", "/clients/{id}/break-glass") => (r.path.replace("{id}", &c), Body::None),
         ("POST", "/clients/{id}/break-glass") => {
             (r.path.replace("{id}", &c), form(&[("reason", "Matrix test emergency access"), ("minutes", "60")]))
@@ -124,6 +141,28 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
         }
         (m, p) => panic!("the authorization matrix has no entry for {m} {p}: add one to request_for"),
     }
+}
+
+const TRANSCRIPT: &str = "T: What brings you here today?\nC: I want to stop drinking so much.\nT: Drinking has started to worry you.\n";
+
+/// A session of the world's client with a coded transcript, made by the owner.
+async fn session_with_transcript(app: &TestApp) -> String {
+    let w = &app.world;
+    let (s, b) = app
+        .api(
+            "POST",
+            &format!("/api/v1/clients/{}/sessions", w.client),
+            Some(&w.owner),
+            Some(json!({"starts_at": "2026-02-01T10:00:00Z", "duration_minutes": 50, "attendance": "attended"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let sid = b["id"].as_str().unwrap().to_owned();
+    let (s, b) = app
+        .api("POST", &format!("/api/v1/clients/{}/sessions/{sid}/transcript", w.client), Some(&w.owner), Some(json!({"text": TRANSCRIPT})))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    sid
 }
 
 trait WithPath {

@@ -8,6 +8,8 @@
 //! - [`score`]: scoring one response (total, band, caseness, flags, missing-item handling).
 //! - [`outcome`]: change over time, reliable change (threshold and Jacobson–Truax), the
 //!   clinical cut-off, NHS Talking Therapies episode outcomes.
+//! - [`schedule`]: measurement schedules (every session, weekly, daily, one-off) and when the
+//!   next response is due or overdue.
 //! - [`cli_support`]: parsing and output types for `concord score` / `concord outcome`.
 //!
 //! Architecture Invariant: pure. No IO (definitions are embedded or passed in as text), no
@@ -18,6 +20,7 @@ pub mod definition;
 pub mod fhir;
 pub mod outcome;
 pub mod registry;
+pub mod schedule;
 pub mod score;
 
 pub use definition::{DefinitionError, Flag, Instrument, InstrumentDef, InstrumentId};

@@ -138,6 +138,7 @@ async fn client_page(state: &AppState, staff: &Staff, id: ClientId, error: Optio
         sessions: sessions
             .iter()
             .map(|s| SessionView {
+                transcript_href: format!("/clients/{id}/sessions/{}/transcript", s.id),
                 when: fmt_ts(Some(s.starts_at)),
                 minutes: s.duration_minutes,
                 attendance: s.attendance.label(),

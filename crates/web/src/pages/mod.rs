@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod clients;
 pub mod login;
+pub mod transcripts;
 
 use crate::auth::Staff;
 use crate::view::Nav;
