@@ -10,6 +10,7 @@ pub mod audit;
 pub mod clients;
 pub mod crypto;
 pub mod db;
+pub mod measures;
 pub mod passwords;
 pub mod transcripts;
 

@@ -14,6 +14,7 @@ pub mod charts;
 pub mod error;
 pub mod openapi;
 pub mod pages;
+pub mod questionnaire;
 pub mod routes;
 pub mod security;
 pub mod state;

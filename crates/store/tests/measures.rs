@@ -1,0 +1,621 @@
+//! Measurement-based care in the store, on SQLite and PostgreSQL: responses, schedules and
+//! the overdue list, portal links and the portal, imported definitions.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use common::{Env, contains, ctx, ctx_at};
+use concord_domain::measures::schedule::Frequency;
+use concord_domain::measures::score::{Answer, Answers};
+use concord_domain::measures::{InstrumentId, Registry};
+use concord_domain::policy;
+use concord_domain::values::{Attendance, DurationMinutes};
+use concord_store::audit::{self, AuditFilter};
+use concord_store::measures::{self, NewResponse, PortalError, ResponseSource};
+use concord_store::{StoreError, clients};
+use sqlx::Row;
+
+const DAY: i64 = 86_400;
+const NOTE: &str = "Slept badly after the argument with my sister";
+
+fn registry() -> Registry {
+    Registry::shipped().unwrap()
+}
+
+fn answers(v: &[i32]) -> Answers {
+    Answers::new(v.iter().map(|x| Answer::Value(*x)).collect())
+}
+
+fn phq9(v: &[i32], completed_at: i64, source: ResponseSource) -> NewResponse {
+    NewResponse::scored(registry().get("phq9").unwrap(), answers(v), completed_at, source).unwrap()
+}
+
+fn iid(s: &str) -> InstrumentId {
+    InstrumentId::parse(s).unwrap()
+}
+
+async fn audit_actions(env: &Env, practice: &str) -> Vec<audit::AuditEntry> {
+    audit::list(env.store.pool(), practice, &AuditFilter { limit: 1000, ..Default::default() }).await.unwrap()
+}
+
+async fn assert_chain_intact(env: &Env) {
+    let report = audit::verify(env.store.pool()).await.unwrap();
+    assert!(report.first_break.is_none(), "{:?}", report.first_break);
+}
+
+// ---- responses ----------------------------------------------------------------------------
+
+async fn record_and_list_responses(env: &Env) {
+    let access = env.access().await;
+    let now = ctx().ts();
+    // A paper form from two weeks ago, a clinician entry today, a GAD-7 in between.
+    let mut paper = phq9(&[2, 2, 2, 2, 2, 2, 2, 1, 0], now - 14 * DAY, ResponseSource::Paper);
+    paper.note = Some(format!("  {NOTE}  "));
+    let first = measures::record_response(&env.store, &ctx(), &access, paper).await.unwrap();
+    assert_eq!(first.total, Some(15));
+    assert_eq!(first.band.as_deref(), Some("moderately_severe"));
+    assert_eq!(first.caseness, Some(true));
+    assert!(first.flags.is_empty());
+    assert_eq!(first.note.as_deref(), Some(NOTE));
+    assert_eq!(first.entered_by, Some(env.owner.id));
+    let today = measures::record_response(&env.store, &ctx(), &access, phq9(&[1, 1, 0, 0, 1, 0, 0, 0, 1], now, ResponseSource::Clinician))
+        .await
+        .unwrap();
+    assert_eq!(today.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>(), vec!["safety"]);
+    let gad7 = registry().get("gad7").unwrap().clone();
+    let g = NewResponse::scored(&gad7, answers(&[1, 1, 1, 1, 1, 1, 1]), now - 7 * DAY, ResponseSource::Api).unwrap();
+    measures::record_response(&env.store, &ctx(), &access, g).await.unwrap();
+
+    // Listed oldest first, with the full score and its convention kept.
+    let all = measures::list_responses(&env.store, &ctx(), &access, None).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.instrument.as_str()).collect::<Vec<_>>(), vec!["phq9", "gad7", "phq9"]);
+    assert_eq!(all[0].id, first.id);
+    assert_eq!(all[0].note.as_deref(), Some(NOTE));
+    assert_eq!(all[0].score.convention.caseness.as_ref().unwrap().value, 10);
+    assert_eq!(all[0].score.convention.reliable_change.as_ref().unwrap().threshold, 6);
+    assert_eq!(all[0].answers, answers(&[2, 2, 2, 2, 2, 2, 2, 1, 0]));
+    assert_eq!(all[2].flags, today.flags);
+    assert_eq!(all[2].source, ResponseSource::Clinician);
+    let only = measures::list_responses(&env.store, &ctx(), &access, Some("phq9")).await.unwrap();
+    assert_eq!(only.iter().map(|r| r.total).collect::<Vec<_>>(), vec![Some(15), Some(4)]);
+    let points = measures::list_score_points(&env.store, &ctx(), &access, Some("phq9")).await.unwrap();
+    assert_eq!(
+        points.iter().map(|p| (p.total, p.band.as_deref())).collect::<Vec<_>>(),
+        vec![(Some(15), Some("moderately_severe")), (Some(4), Some("minimal"))]
+    );
+    assert!(matches!(measures::list_responses(&env.store, &ctx(), &access, Some("../x")).await, Err(StoreError::Invalid(_))));
+
+    // Up to five minutes ahead is clock skew; beyond is refused, nothing stored.
+    measures::record_response(&env.store, &ctx(), &access, phq9(&[0; 9], now + 300, ResponseSource::Api)).await.unwrap();
+    let err = measures::record_response(&env.store, &ctx(), &access, phq9(&[0; 9], now + 301, ResponseSource::Api)).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Invalid(m) if m.contains("future")), "{err:?}");
+    // Staff cannot claim a portal submission; a score for another instrument is refused.
+    let err = measures::record_response(&env.store, &ctx(), &access, phq9(&[0; 9], now, ResponseSource::Portal)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)));
+    let mut wrong = phq9(&[0; 9], now, ResponseSource::Api);
+    wrong.instrument = iid("gad7");
+    assert!(matches!(measures::record_response(&env.store, &ctx(), &access, wrong).await, Err(StoreError::Invalid(_))));
+    let mut long = phq9(&[0; 9], now, ResponseSource::Api);
+    long.note = Some("x".repeat(measures::NOTE_MAX_CHARS + 1));
+    assert!(matches!(measures::record_response(&env.store, &ctx(), &access, long).await, Err(StoreError::Invalid(_))));
+    assert_eq!(measures::list_responses(&env.store, &ctx(), &access, None).await.unwrap().len(), 4);
+
+    // Idempotency: the same key and submission returns the first; another submission conflicts.
+    let mut a = phq9(&[3; 9], now - DAY, ResponseSource::Api);
+    a.idempotency_key = Some("form-123".into());
+    let r1 = measures::record_response(&env.store, &ctx(), &access, a.clone()).await.unwrap();
+    let r2 = measures::record_response(&env.store, &ctx_at(5), &access, a.clone()).await.unwrap();
+    assert_eq!(r1.id, r2.id);
+    let mut b = a.clone();
+    b.answers = answers(&[2; 9]);
+    b.score = phq9(&[2; 9], now - DAY, ResponseSource::Api).score;
+    assert!(matches!(measures::record_response(&env.store, &ctx(), &access, b).await, Err(StoreError::Conflict(_))));
+    let mut bad_key = phq9(&[0; 9], now, ResponseSource::Api);
+    bad_key.idempotency_key = Some("has space".into());
+    assert!(matches!(measures::record_response(&env.store, &ctx(), &access, bad_key).await, Err(StoreError::Invalid(_))));
+    assert_eq!(measures::list_responses(&env.store, &ctx(), &access, None).await.unwrap().len(), 5);
+
+    // Audited, with ids and kinds only.
+    let entries = audit_actions(env, &env.practice_a.to_string()).await;
+    let count = |a: &str| entries.iter().filter(|e| e.action == a).count();
+    assert_eq!(count("response.create"), 5);
+    assert_eq!(count("response.replay"), 1);
+    assert!(count("response.list") >= 5);
+    for e in entries.iter().filter(|e| e.action.starts_with("response.")) {
+        assert_eq!(e.client_id.as_deref(), Some(env.client.to_string().as_str()));
+        assert_eq!(e.actor_id.as_deref(), Some(env.owner.id.to_string().as_str()));
+        assert!(!e.detail.contains("Slept"));
+    }
+    assert_chain_intact(env).await;
+}
+both_engines!(record_and_list_responses);
+
+async fn no_access_across_care_teams_and_practices(env: &Env) {
+    let access = env.access().await;
+    measures::record_response(&env.store, &ctx(), &access, phq9(&[1; 9], ctx().ts(), ResponseSource::Paper)).await.unwrap();
+    let b_access = env.b_access().await;
+    measures::record_response(&env.store, &ctx(), &b_access, phq9(&[2; 9], ctx().ts(), ResponseSource::Paper)).await.unwrap();
+    // No decision can be had for a client outside one's care team or practice.
+    for (who, client) in [
+        (&env.other, env.client),
+        (&env.admin, env.client),
+        (&env.b_clinician, env.client),
+        (&env.owner, env.b_client),
+        (&env.admin, env.b_client),
+    ] {
+        let r = clients::record_access(&env.store, &ctx(), &who.actor(), client).await;
+        assert!(matches!(r, Err(StoreError::NotFound)), "{} reached {client}", who.email);
+    }
+    // Each decision reaches its own client only.
+    let mine = measures::list_responses(&env.store, &ctx(), &access, None).await.unwrap();
+    let theirs = measures::list_responses(&env.store, &ctx(), &b_access, None).await.unwrap();
+    assert_eq!(mine.iter().map(|r| r.total).collect::<Vec<_>>(), vec![Some(9)]);
+    assert_eq!(theirs.iter().map(|r| r.total).collect::<Vec<_>>(), vec![Some(18)]);
+    assert!(mine.iter().all(|r| r.client_id == env.client));
+    // Another client's schedule or link id is not found under this decision.
+    let their_schedule = measures::set_schedule(&env.store, &ctx(), &b_access, &iid("phq9"), Frequency::Weekly).await.unwrap();
+    assert!(matches!(measures::remove_schedule(&env.store, &ctx(), &access, their_schedule).await, Err(StoreError::NotFound)));
+    let (their_link, _) = measures::create_portal_link(&env.store, &ctx(), &b_access, ctx().ts() + DAY, None).await.unwrap();
+    assert!(matches!(measures::revoke_portal_link(&env.store, &ctx(), &access, their_link).await, Err(StoreError::NotFound)));
+    assert!(measures::list_portal_links(&env.store, &ctx(), &access).await.unwrap().is_empty());
+}
+both_engines!(no_access_across_care_teams_and_practices);
+
+async fn notes_are_encrypted(env: &Env) {
+    let access = env.access().await;
+    let mut r = phq9(&[1; 9], ctx().ts(), ResponseSource::Clinician);
+    r.note = Some(NOTE.into());
+    let rec = measures::record_response(&env.store, &ctx(), &access, r).await.unwrap();
+    let row = sqlx::query("SELECT note_ct, answers_json, score_json, flags_json FROM measure_responses WHERE id = $1")
+        .bind(rec.id.to_string())
+        .fetch_one(env.store.pool())
+        .await
+        .unwrap();
+    let ct: Vec<u8> = row.try_get("note_ct").unwrap();
+    assert!(!contains(&ct, b"Slept"));
+    assert!(!contains(&ct, b"sister"));
+    for col in ["answers_json", "score_json", "flags_json"] {
+        assert!(!row.try_get::<String, _>(col).unwrap().contains("sister"));
+    }
+    // Moved to another row, the ciphertext does not open.
+    let other = measures::record_response(&env.store, &ctx(), &access, phq9(&[0; 9], ctx().ts(), ResponseSource::Clinician)).await.unwrap();
+    sqlx::query("UPDATE measure_responses SET note_ct = $1 WHERE id = $2")
+        .bind(&ct)
+        .bind(other.id.to_string())
+        .execute(env.store.pool())
+        .await
+        .unwrap();
+    assert!(matches!(measures::list_responses(&env.store, &ctx(), &access, None).await, Err(StoreError::Crypto(_))));
+    sqlx::query("UPDATE measure_responses SET note_ct = NULL WHERE id = $1")
+        .bind(other.id.to_string())
+        .execute(env.store.pool())
+        .await
+        .unwrap();
+    if env.engine == common::Engine::Sqlite {
+        assert!(!contains(&env.sqlite_bytes(), b"argument with my sister"));
+    }
+}
+both_engines!(notes_are_encrypted);
+
+// ---- schedules ----------------------------------------------------------------------------
+
+async fn schedules_and_overdue(env: &Env) {
+    let access = env.access().await;
+    let t = ctx().ts();
+    let weekly = measures::set_schedule(&env.store, &ctx(), &access, &iid("phq9"), Frequency::Weekly).await.unwrap();
+    // Same frequency again: unchanged. Another: replaces.
+    assert_eq!(measures::set_schedule(&env.store, &ctx_at(10), &access, &iid("phq9"), Frequency::Weekly).await.unwrap(), weekly);
+    let session = measures::set_schedule(&env.store, &ctx(), &access, &iid("gad7"), Frequency::Daily).await.unwrap();
+    let session2 = measures::set_schedule(&env.store, &ctx(), &access, &iid("gad7"), Frequency::EverySession).await.unwrap();
+    assert_ne!(session, session2);
+    let once = measures::set_schedule(&env.store, &ctx(), &access, &iid("wsas"), Frequency::Once).await.unwrap();
+    let list = measures::list_schedules(&env.store, &ctx(), &access).await.unwrap();
+    assert_eq!(
+        list.iter().map(|s| (s.instrument.as_str(), s.frequency)).collect::<Vec<_>>(),
+        vec![("gad7", Frequency::EverySession), ("phq9", Frequency::Weekly), ("wsas", Frequency::Once)]
+    );
+    // PHQ-9 and WSAS are due now; GAD-7 waits for a session.
+    let due: Vec<(&str, bool)> = list.iter().map(|s| (s.instrument.as_str(), s.due.is_due)).collect();
+    assert_eq!(due, vec![("gad7", false), ("phq9", true), ("wsas", true)]);
+
+    // A session attended on day 1 with no GAD-7; PHQ-9 answered on day 1; nothing else.
+    clients::add_session(
+        &env.store,
+        &ctx(),
+        &access,
+        common::T0 + time::Duration::days(1),
+        DurationMinutes::new(50).unwrap(),
+        Attendance::Attended,
+    )
+    .await
+    .unwrap();
+    measures::record_response(&env.store, &ctx_at(DAY), &access, phq9(&[1; 9], t + DAY, ResponseSource::Clinician)).await.unwrap();
+
+    // Day 3: GAD-7 overdue (session day 1 + one day), PHQ-9 not yet due (day 8), WSAS not yet overdue.
+    let scope = policy::caseload_scope(&env.owner.actor());
+    let overdue = measures::overdue_for_caseload(&env.store, &ctx_at(3 * DAY), &scope).await.unwrap();
+    assert_eq!(overdue.iter().map(|o| o.instrument.as_str()).collect::<Vec<_>>(), vec!["gad7"]);
+    assert_eq!(overdue[0].client_id, env.client);
+    assert_eq!(overdue[0].due_at, t + DAY);
+    // Day 12: PHQ-9 overdue (due day 8, +2), WSAS overdue (day 7).
+    let overdue = measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &scope).await.unwrap();
+    assert_eq!(overdue.iter().map(|o| o.instrument.as_str()).collect::<Vec<_>>(), vec!["gad7", "wsas", "phq9"]);
+    // Whole practice for the admin; nothing for a clinician off the team or another practice.
+    let admin_scope = policy::caseload_scope(&env.admin.actor());
+    assert_eq!(measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &admin_scope).await.unwrap().len(), 3);
+    let other_scope = policy::caseload_scope(&env.other.actor());
+    assert!(measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &other_scope).await.unwrap().is_empty());
+    let b_scope = policy::caseload_scope(&env.b_clinician.actor());
+    assert!(measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &b_scope).await.unwrap().is_empty());
+
+    // Completing the GAD-7 (a paper form dated the session day) clears it; removing WSAS too.
+    let gad7 = registry().get("gad7").unwrap().clone();
+    let g = NewResponse::scored(&gad7, answers(&[0; 7]), t + DAY, ResponseSource::Paper).unwrap();
+    measures::record_response(&env.store, &ctx_at(12 * DAY), &access, g).await.unwrap();
+    measures::remove_schedule(&env.store, &ctx_at(12 * DAY), &access, once).await.unwrap();
+    assert!(matches!(measures::remove_schedule(&env.store, &ctx_at(12 * DAY), &access, once).await, Err(StoreError::NotFound)));
+    let overdue = measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &scope).await.unwrap();
+    assert_eq!(overdue.iter().map(|o| o.instrument.as_str()).collect::<Vec<_>>(), vec!["phq9"]);
+    let list = measures::list_schedules(&env.store, &ctx_at(12 * DAY), &access).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().find(|s| s.instrument.as_str() == "phq9").unwrap().due.overdue);
+
+    // An archived client drops off the overdue list and takes no new schedules.
+    let access = env.access().await;
+    clients::update_client(
+        &env.store,
+        &ctx(),
+        &access,
+        clients::ClientChanges { name: None, date_of_birth: None, status: Some(clients::ClientStatus::Archived) },
+    )
+    .await
+    .unwrap();
+    assert!(measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &scope).await.unwrap().is_empty());
+    assert!(matches!(
+        measures::set_schedule(&env.store, &ctx(), &access, &iid("sure"), Frequency::Once).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let entries = audit_actions(env, &env.practice_a.to_string()).await;
+    assert!(entries.iter().any(|e| e.action == "measures.overdue_list" && e.record_kind == "client_list"));
+    assert_eq!(entries.iter().filter(|e| e.action == "schedule.set").count(), 5);
+    assert_chain_intact(env).await;
+}
+both_engines!(schedules_and_overdue);
+
+// ---- portal -------------------------------------------------------------------------------
+
+async fn portal_link_lifecycle(env: &Env) {
+    let access = env.access().await;
+    let t = ctx().ts();
+    measures::set_schedule(&env.store, &ctx(), &access, &iid("checkin"), Frequency::Daily).await.unwrap();
+    let mut paper = phq9(&[1; 9], t - DAY, ResponseSource::Paper);
+    paper.note = Some("clinician's remark".into());
+    measures::record_response(&env.store, &ctx(), &access, paper).await.unwrap();
+
+    // Bad expiries and PINs.
+    assert!(matches!(measures::create_portal_link(&env.store, &ctx(), &access, t, None).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(measures::create_portal_link(&env.store, &ctx(), &access, t + 181 * DAY, None).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(measures::create_portal_link(&env.store, &ctx(), &access, t + DAY, Some("12a4")).await, Err(StoreError::Invalid(_))));
+
+    let (link_id, secret) = measures::create_portal_link(&env.store, &ctx(), &access, t + 7 * DAY, None).await.unwrap();
+    assert!(secret.len() >= 43, "256-bit secret, base64url");
+    let portal = measures::open_portal(&env.store, &ctx_at(60), &secret, None).await.unwrap();
+    assert_eq!((portal.client_id(), portal.practice_id(), portal.link_id()), (env.client, env.practice_a, link_id));
+
+    // What the portal may do.
+    assert_eq!(measures::portal_client_first_name(&env.store, &ctx(), &portal).await.unwrap(), "Casey");
+    let due = measures::portal_due(&env.store, &ctx(), &portal).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].instrument.as_str(), "checkin");
+    assert!(due[0].due.is_due);
+    let checkin = registry().get("checkin").unwrap().clone();
+    let mut c = NewResponse::scored(&checkin, answers(&[6, 5, 4, 7, 8, 0]), 0, ResponseSource::Api).unwrap();
+    c.note = Some("Better day, walked the dog".into());
+    c.idempotency_key = Some("portal-1".into());
+    let rec = measures::portal_record_response(&env.store, &ctx_at(120), &portal, c.clone()).await.unwrap();
+    assert_eq!(rec.source, ResponseSource::Portal);
+    assert_eq!(rec.completed_at, t + 120, "the portal dates responses itself");
+    assert_eq!(rec.entered_by, None);
+    assert_eq!(rec.portal_link_id, Some(link_id));
+    // A double submit returns the first.
+    assert_eq!(measures::portal_record_response(&env.store, &ctx_at(130), &portal, c).await.unwrap().id, rec.id);
+    // Only what is assigned.
+    let err = measures::portal_record_response(&env.store, &ctx(), &portal, phq9(&[0; 9], t, ResponseSource::Portal)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)));
+    let due = measures::portal_due(&env.store, &ctx_at(180), &portal).await.unwrap();
+    assert!(!due[0].due.is_due);
+    // Own trend and own notes; never the clinician's note.
+    let mine = measures::portal_list_responses(&env.store, &ctx(), &portal).await.unwrap();
+    assert_eq!(mine.len(), 2);
+    assert_eq!(mine[0].instrument.as_str(), "phq9");
+    assert_eq!(mine[0].total, Some(9));
+    assert_eq!(mine[0].note, None);
+    assert_eq!(mine[1].note.as_deref(), Some("Better day, walked the dog"));
+
+    // A browser session: resumes without the secret, until revoked or expired.
+    let (session, session_expires) = measures::create_portal_session(&env.store, &ctx(), &portal).await.unwrap();
+    assert_eq!(session_expires, t + 2 * 3600);
+    assert_eq!(measures::resume_portal(&env.store, &ctx_at(3600), &session).await.unwrap(), portal);
+    assert!(matches!(measures::resume_portal(&env.store, &ctx_at(2 * 3600), &session).await, Err(PortalError::NotFound)));
+    assert!(matches!(measures::resume_portal(&env.store, &ctx(), "nonsense").await, Err(PortalError::NotFound)));
+    let (session, _) = measures::create_portal_session(&env.store, &ctx(), &portal).await.unwrap();
+    measures::end_portal_session(&env.store, &session).await.unwrap();
+    assert!(matches!(measures::resume_portal(&env.store, &ctx(), &session).await, Err(PortalError::NotFound)));
+
+    // Expiry (a later clock), unknown secrets.
+    assert!(measures::open_portal(&env.store, &ctx_at(7 * DAY - 1), &secret, None).await.is_ok());
+    assert!(matches!(measures::open_portal(&env.store, &ctx_at(7 * DAY), &secret, None).await, Err(PortalError::Expired)));
+    assert!(matches!(measures::open_portal(&env.store, &ctx(), "not-a-secret", None).await, Err(PortalError::NotFound)));
+    assert!(matches!(measures::open_portal(&env.store, &ctx(), "", None).await, Err(PortalError::NotFound)));
+    assert!(matches!(measures::open_portal(&env.store, &ctx(), &"x".repeat(10_000), None).await, Err(PortalError::NotFound)));
+
+    // Revocation takes effect at once, sessions included.
+    let (session, _) = measures::create_portal_session(&env.store, &ctx(), &portal).await.unwrap();
+    measures::revoke_portal_link(&env.store, &ctx_at(300), &access, link_id).await.unwrap();
+    assert!(matches!(measures::open_portal(&env.store, &ctx_at(301), &secret, None).await, Err(PortalError::Revoked)));
+    assert!(matches!(measures::resume_portal(&env.store, &ctx_at(301), &session).await, Err(PortalError::NotFound)));
+    assert!(matches!(measures::revoke_portal_link(&env.store, &ctx(), &access, link_id).await, Err(StoreError::NotFound)));
+    let links = measures::list_portal_links(&env.store, &ctx_at(400), &access).await.unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].revoked_at, Some(t + 300));
+    assert!(links[0].last_opened_at.is_some());
+    assert!(!links[0].has_pin);
+
+    // An archived client's links stop working.
+    let (_, live) = measures::create_portal_link(&env.store, &ctx(), &access, t + DAY, None).await.unwrap();
+    let (session, _) =
+        measures::create_portal_session(&env.store, &ctx(), &measures::open_portal(&env.store, &ctx(), &live, None).await.unwrap())
+            .await
+            .unwrap();
+    clients::update_client(
+        &env.store,
+        &ctx(),
+        &access,
+        clients::ClientChanges { name: None, date_of_birth: None, status: Some(clients::ClientStatus::Archived) },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(measures::open_portal(&env.store, &ctx(), &live, None).await, Err(PortalError::ClientInactive)));
+    assert!(matches!(measures::resume_portal(&env.store, &ctx(), &session).await, Err(PortalError::ClientInactive)));
+
+    // The secrets are stored nowhere in plaintext.
+    let rows = sqlx::query("SELECT secret_hash FROM portal_links").fetch_all(env.store.pool()).await.unwrap();
+    for r in &rows {
+        let h: String = r.try_get("secret_hash").unwrap();
+        assert_ne!(h, secret);
+        assert!(!h.contains(&secret) && !h.contains(&live));
+    }
+    let audit_rows = audit_actions(env, &env.practice_a.to_string()).await;
+    assert!(audit_rows.iter().all(|e| !e.detail.contains(&secret) && !e.detail.contains(&live)));
+    if env.engine == common::Engine::Sqlite {
+        let bytes = env.sqlite_bytes();
+        for s in [&secret, &live] {
+            assert!(!contains(&bytes, s.as_bytes()));
+        }
+        assert!(!contains(&bytes, b"walked the dog"));
+    }
+
+    // Every portal access is audited without an actor, under the link.
+    let portal_entries: Vec<_> = audit_rows.iter().filter(|e| e.record_kind == "portal").collect();
+    for action in ["portal.open", "portal.name", "portal.due", "portal.response.create", "portal.response.list", "portal.refused"] {
+        assert!(portal_entries.iter().any(|e| e.action == action), "{action} not audited");
+    }
+    for e in &portal_entries {
+        assert_eq!(e.actor_id, None);
+        assert_eq!(e.client_id.as_deref(), Some(env.client.to_string().as_str()));
+        assert!(e.detail.starts_with("link="), "{}", e.detail);
+    }
+    assert_eq!(portal_entries.iter().filter(|e| e.action == "portal.refused").count(), 3, "expired, revoked, archived");
+    let system = audit_actions(env, audit::SYSTEM_CHAIN).await;
+    assert_eq!(system.iter().filter(|e| e.action == "portal.unknown_link").count(), 3);
+    assert_chain_intact(env).await;
+}
+both_engines!(portal_link_lifecycle);
+
+async fn portal_pin_throttling(env: &Env) {
+    let access = env.access().await;
+    let t = ctx().ts();
+    let (link_id, secret) = measures::create_portal_link(&env.store, &ctx(), &access, t + 30 * DAY, Some("246810")).await.unwrap();
+    assert!(matches!(measures::open_portal(&env.store, &ctx(), &secret, None).await, Err(PortalError::PinRequired)));
+    // The right PIN opens, and clears earlier failures.
+    assert!(matches!(measures::open_portal(&env.store, &ctx(), &secret, Some("000000")).await, Err(PortalError::WrongPin)));
+    measures::open_portal(&env.store, &ctx(), &secret, Some("246810")).await.unwrap();
+    for i in 1..=4 {
+        let r = measures::open_portal(&env.store, &ctx_at(i), &secret, Some("111111")).await;
+        assert!(matches!(r, Err(PortalError::WrongPin)), "attempt {i}: {r:?}");
+    }
+    // The fifth wrong PIN locks the link; then even the right PIN is refused unchecked.
+    let r = measures::open_portal(&env.store, &ctx_at(5), &secret, Some("111111")).await;
+    assert!(matches!(r, Err(PortalError::Locked { until }) if until == t + 5 + 3600), "{r:?}");
+    assert!(matches!(measures::open_portal(&env.store, &ctx_at(6), &secret, Some("246810")).await, Err(PortalError::Locked { .. })));
+    // The lock survives a restart (a new Store on the same database).
+    let store2 = env.reopen().await;
+    assert!(matches!(measures::open_portal(&store2, &ctx_at(60), &secret, Some("246810")).await, Err(PortalError::Locked { .. })));
+    let links = measures::list_portal_links(&store2, &ctx_at(60), &access).await.unwrap();
+    assert!(links[0].has_pin);
+    assert_eq!(links[0].locked_until, Some(t + 5 + 3600));
+    // After the lockout, the right PIN works.
+    let portal = measures::open_portal(&store2, &ctx_at(2 * 3600), &secret, Some("246810")).await.unwrap();
+    assert_eq!(portal.link_id(), link_id);
+
+    // The PIN is an Argon2id hash; neither PIN nor secret appears in the row.
+    let row = sqlx::query("SELECT pin_hash, secret_hash FROM portal_links WHERE id = $1")
+        .bind(link_id.to_string())
+        .fetch_one(store2.pool())
+        .await
+        .unwrap();
+    let pin_hash: String = row.try_get("pin_hash").unwrap();
+    assert!(pin_hash.starts_with("$argon2id$"));
+    assert!(!pin_hash.contains("246810"));
+    assert!(!row.try_get::<String, _>("secret_hash").unwrap().contains(&secret));
+
+    let entries = audit_actions(env, &env.practice_a.to_string()).await;
+    let count = |a: &str| entries.iter().filter(|e| e.action == a).count();
+    assert_eq!(count("portal.pin_needed"), 1);
+    assert_eq!(count("portal.pin_failed"), 6);
+    assert_eq!(count("portal.locked"), 3, "on locking, and each refused attempt while locked");
+    assert_eq!(count("portal.open"), 2);
+    assert!(
+        entries.iter().filter(|e| e.action.starts_with("portal.")).all(|e| e.actor_id.is_none() && e.detail.contains(&link_id.to_string()))
+    );
+    assert!(entries.iter().all(|e| !e.detail.contains("246810") && !e.detail.contains("111111")));
+    assert_chain_intact(env).await;
+    store2.close().await;
+}
+both_engines!(portal_pin_throttling);
+
+async fn portal_reaches_only_its_own_client(env: &Env) {
+    let access = env.access().await;
+    let b_access = env.b_access().await;
+    let t = ctx().ts();
+    for a in [&access, &b_access] {
+        measures::set_schedule(&env.store, &ctx(), a, &iid("phq9"), Frequency::Weekly).await.unwrap();
+    }
+    measures::record_response(&env.store, &ctx(), &b_access, phq9(&[3; 9], t, ResponseSource::Paper)).await.unwrap();
+    let (_, secret) = measures::create_portal_link(&env.store, &ctx(), &access, t + DAY, None).await.unwrap();
+    let (_, b_secret) = measures::create_portal_link(&env.store, &ctx(), &b_access, t + DAY, None).await.unwrap();
+    let portal = measures::open_portal(&env.store, &ctx(), &secret, None).await.unwrap();
+    let b_portal = measures::open_portal(&env.store, &ctx(), &b_secret, None).await.unwrap();
+    assert_ne!(portal.client_id(), b_portal.client_id());
+    measures::portal_record_response(&env.store, &ctx(), &portal, phq9(&[0; 9], t, ResponseSource::Portal)).await.unwrap();
+    let mine = measures::portal_list_responses(&env.store, &ctx(), &portal).await.unwrap();
+    assert_eq!(mine.iter().map(|r| r.total).collect::<Vec<_>>(), vec![Some(0)]);
+    let theirs = measures::portal_list_responses(&env.store, &ctx(), &b_portal).await.unwrap();
+    assert_eq!(theirs.iter().map(|r| r.total).collect::<Vec<_>>(), vec![Some(27)]);
+    assert_eq!(measures::portal_client_first_name(&env.store, &ctx(), &b_portal).await.unwrap(), "Bailey");
+    // The staff view agrees: the portal response landed on its own client only.
+    let staff = measures::list_responses(&env.store, &ctx(), &b_access, None).await.unwrap();
+    assert_eq!(staff.len(), 1);
+    // Audit entries land on each link's own practice chain.
+    let b_entries = audit_actions(env, &env.practice_b.to_string()).await;
+    assert!(b_entries.iter().any(|e| e.action == "portal.open" && e.client_id.as_deref() == Some(env.b_client.to_string().as_str())));
+    assert!(b_entries.iter().all(|e| e.client_id.as_deref() != Some(env.client.to_string().as_str())));
+}
+both_engines!(portal_reaches_only_its_own_client);
+
+// ---- erasure ------------------------------------------------------------------------------
+
+async fn erasure_removes_measures(env: &Env) {
+    let access = env.access().await;
+    let t = ctx().ts();
+    measures::set_schedule(&env.store, &ctx(), &access, &iid("phq9"), Frequency::Weekly).await.unwrap();
+    let mut r = phq9(&[1; 9], t, ResponseSource::Paper);
+    r.note = Some(NOTE.into());
+    measures::record_response(&env.store, &ctx(), &access, r).await.unwrap();
+    let (_, secret) = measures::create_portal_link(&env.store, &ctx(), &access, t + DAY, None).await.unwrap();
+    let portal = measures::open_portal(&env.store, &ctx(), &secret, None).await.unwrap();
+    measures::create_portal_session(&env.store, &ctx(), &portal).await.unwrap();
+    let erase = clients::erasure_access(&env.store, &ctx(), &env.admin.actor(), env.client).await.unwrap();
+    clients::erase_client(&env.store, &ctx(), &erase).await.unwrap();
+    for table in ["measure_responses", "measure_schedules", "portal_links", "portal_sessions"] {
+        let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {table} WHERE client_id = $1")))
+            .bind(env.client.to_string())
+            .fetch_one(env.store.pool())
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
+    assert!(matches!(measures::open_portal(&env.store, &ctx(), &secret, None).await, Err(PortalError::NotFound)));
+    assert_chain_intact(env).await;
+}
+both_engines!(erasure_removes_measures);
+
+// ---- imported definitions -----------------------------------------------------------------
+
+fn custom_gad7(id: &str, version: &str) -> String {
+    let json = concord_domain::measures::registry::SHIPPED.iter().find(|(f, _)| *f == "gad7.json").unwrap().1;
+    let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["id"] = serde_json::json!(id);
+    v["version"] = serde_json::json!(version);
+    v["name"] = serde_json::json!("Practice anxiety form");
+    v.to_string()
+}
+
+fn fhir_questionnaire() -> String {
+    let options: Vec<serde_json::Value> = ["Never", "Sometimes", "Often"]
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            serde_json::json!({"valueCoding": {"code": format!("a{i}"), "display": d},
+                "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/ordinalValue", "valueDecimal": i}]})
+        })
+        .collect();
+    serde_json::json!({
+        "resourceType": "Questionnaire",
+        "name": "WorryCheck",
+        "title": "Worry check",
+        "status": "active",
+        "version": "3",
+        "copyright": "Licensed to Practice A.",
+        "item": [
+            {"linkId": "w1", "type": "choice", "text": "Worrying", "answerOption": options},
+            {"linkId": "w2", "type": "choice", "text": "Restless", "answerOption": options}
+        ]
+    })
+    .to_string()
+}
+
+async fn imported_definitions(env: &Env) {
+    let admin = policy::decide_practice_admin(&env.admin.actor()).unwrap();
+    let c = ctx();
+    let imported = measures::import_definition(&env.store, &c, &admin, &custom_gad7("gad7_practice", "1")).await.unwrap();
+    assert_eq!(imported.instrument.as_str(), "gad7_practice");
+    assert_eq!(imported.format, measures::DefinitionFormat::Concord);
+    let reg = measures::practice_registry(&env.store, env.practice_a).await.unwrap();
+    assert_eq!(reg.len(), registry().len() + 1);
+    assert_eq!(reg.get("gad7_practice").unwrap().name(), "Practice anxiety form");
+    // Another practice does not see it.
+    let reg_b = measures::practice_registry(&env.store, env.practice_b).await.unwrap();
+    assert!(reg_b.get("gad7_practice").is_none());
+
+    // Invalid: the validator's message, nothing stored.
+    let err = measures::import_definition(&env.store, &c, &admin, "{\"format\": \"concord.instrument/1\"}").await.unwrap_err();
+    match &err {
+        StoreError::Invalid(m) => assert!(m.starts_with("not a valid instrument definition: "), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let mut bad: serde_json::Value = serde_json::from_str(&custom_gad7("gad7_bad", "1")).unwrap();
+    bad["items"] = serde_json::json!([]);
+    let err = measures::import_definition(&env.store, &c, &admin, &bad.to_string()).await.unwrap_err();
+    let expected = concord_domain::measures::Instrument::from_json(&bad.to_string()).unwrap_err().to_string();
+    assert!(matches!(&err, StoreError::Invalid(m) if *m == expected), "{err:?} vs {expected}");
+    // Shadowing a shipped id, or re-importing the same version: Conflict.
+    let err = measures::import_definition(&env.store, &c, &admin, &custom_gad7("phq9", "9")).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("phq9") && m.contains("shipped")), "{err:?}");
+    assert!(matches!(
+        measures::import_definition(&env.store, &c, &admin, &custom_gad7("gad7_practice", "1")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // A new version supersedes.
+    measures::import_definition(&env.store, &ctx_at(10), &admin, &custom_gad7("gad7_practice", "2")).await.unwrap();
+    let reg = measures::practice_registry(&env.store, env.practice_a).await.unwrap();
+    assert_eq!(reg.get("gad7_practice").unwrap().version(), "2");
+    // FHIR Questionnaire, told apart by resourceType; and under a chosen id.
+    let f = measures::import_definition(&env.store, &c, &admin, &fhir_questionnaire()).await.unwrap();
+    assert_eq!((f.instrument.as_str(), f.format), ("worrycheck", measures::DefinitionFormat::Fhir));
+    let f2 = measures::import_fhir_definition_as(&env.store, &c, &admin, &fhir_questionnaire(), "worry_two").await.unwrap();
+    assert_eq!(f2.instrument.as_str(), "worry_two");
+    let listed = measures::list_imported_definitions(&env.store, env.practice_a).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|d| (d.instrument.as_str(), d.version.as_str())).collect::<Vec<_>>(),
+        vec![("gad7_practice", "2"), ("worry_two", "3"), ("worrycheck", "3")]
+    );
+    let reg = measures::practice_registry(&env.store, env.practice_a).await.unwrap();
+    let worry = reg.get("worrycheck").unwrap();
+    let s = concord_domain::measures::score::score(worry, &answers(&[2, 1])).unwrap();
+    assert_eq!(s.total, Some(3));
+
+    // Responses to an imported instrument store and list like any other.
+    let access = env.access().await;
+    let r = NewResponse::scored(worry, answers(&[1, 1]), ctx().ts(), ResponseSource::Clinician).unwrap();
+    let rec = measures::record_response(&env.store, &ctx(), &access, r).await.unwrap();
+    assert_eq!(rec.instrument.as_str(), "worrycheck");
+
+    let entries = audit_actions(env, &env.practice_a.to_string()).await;
+    assert_eq!(entries.iter().filter(|e| e.action == "instrument.import").count(), 4);
+    assert_chain_intact(env).await;
+}
+both_engines!(imported_definitions);
