@@ -71,6 +71,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
         session_idle: time::Duration::minutes(args.session_idle_minutes),
         session_absolute: time::Duration::hours(args.session_absolute_hours),
         secure_cookies,
+        public_url: args.public_url.clone(),
         ..AppConfig::default()
     };
     let state = AppState { store: store.clone(), clock: Arc::new(SystemClock), config, metrics };

@@ -108,6 +108,13 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
             post(api::create_transcript).layer(DefaultBodyLimit::max(transcripts::UPLOAD_LIMIT * 2)),
         )
         .add("GET", "/api/v1/clients/{id}/sessions/{session_id}/transcript", get(api::get_transcript))
+        .add("POST", "/api/v1/clients/{id}/responses", post(api::measures::create_response))
+        .add("GET", "/api/v1/clients/{id}/responses", get(api::measures::list_responses))
+        .add("GET", "/api/v1/clients/{id}/outcomes", get(api::measures::outcomes))
+        .add("POST", "/api/v1/clients/{id}/portal-link", post(api::measures::create_portal_link))
+        .add("GET", "/api/v1/instruments", get(api::measures::list_instruments))
+        .add("GET", "/api/v1/instruments/{instrument}", get(api::measures::get_instrument))
+        .add("POST", "/api/v1/instruments", post(api::measures::import_instrument).layer(DefaultBodyLimit::max(1024 * 1024)))
         .add("GET", "/api/v1/clients/{id}/care-team", get(api::get_care_team))
         .add("POST", "/api/v1/clients/{id}/care-team", post(api::add_care_team_member))
         .add("DELETE", "/api/v1/clients/{id}/care-team/{user_id}", delete(api::remove_care_team_member));

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod charts;
 pub mod error;
 pub mod openapi;
+pub mod outcomes;
 pub mod pages;
 pub mod questionnaire;
 pub mod routes;

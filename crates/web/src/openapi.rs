@@ -18,6 +18,9 @@ fn request_schema(method: &str, path: &str) -> Option<&'static str> {
         ("PATCH", "/api/v1/clients/{id}") => Some("ClientChanges"),
         ("POST", "/api/v1/clients/{id}/sessions") => Some("NewSession"),
         ("POST", "/api/v1/clients/{id}/care-team") => Some("NewCareTeamMember"),
+        ("POST", "/api/v1/clients/{id}/responses") => Some("NewResponse"),
+        ("POST", "/api/v1/clients/{id}/portal-link") => Some("NewPortalLink"),
+        ("POST", "/api/v1/instruments") => Some("InstrumentImport"),
         _ => None,
     }
 }
@@ -32,6 +35,15 @@ fn success(method: &str, path: &str) -> (&'static str, Value) {
         ("GET", "/api/v1/clients/{id}/sessions") => ("200", array("Session")),
         ("GET", "/api/v1/clients/{id}/care-team") => ("200", array("CareTeamMember")),
         ("POST", "/api/v1/clients/{id}/care-team") => ("201", array("CareTeamMember")),
+        ("POST", "/api/v1/clients/{id}/responses") => ("201", schema_ref("ScoredResponse")),
+        ("GET", "/api/v1/clients/{id}/responses") => ("200", array("Response")),
+        ("GET", "/api/v1/clients/{id}/outcomes") => ("200", schema_ref("Outcomes")),
+        ("POST", "/api/v1/clients/{id}/portal-link") => ("201", schema_ref("PortalLink")),
+        ("GET", "/api/v1/instruments") => ("200", array("InstrumentSummary")),
+        ("GET", "/api/v1/instruments/{instrument}") => {
+            ("200", json!({"type": "object", "description": "The definition in Concord's instrument format"}))
+        }
+        ("POST", "/api/v1/instruments") => ("201", schema_ref("Created")),
         ("DELETE", _) => ("204", Value::Null),
         _ => ("200", json!({})),
     }
@@ -75,7 +87,7 @@ pub fn build() -> Value {
         );
         op.insert("parameters".into(), Value::Array(params));
         op.insert("responses".into(), Value::Object(responses));
-        if matches!(r.audience, Audience::ApiAdminClient) {
+        if matches!(r.audience, Audience::ApiAdminClient | Audience::ApiAdmin) {
             op.insert("description".into(), json!("Practice administrators only."));
         }
         if let Some(name) = request_schema(r.method, r.path) {
@@ -121,6 +133,27 @@ pub fn build() -> Value {
                     "id": {"type": "string"}, "starts_at": ts, "duration_minutes": {"type": "integer"}, "attendance": attendance}},
                 "CareTeamMember": {"type": "object", "required": ["user_id", "name", "role"], "properties": {
                     "user_id": {"type": "string"}, "name": {"type": "string"}, "role": {"type": "string"}}},
+                "NewResponse": {"type": "object", "required": ["instrument", "answers", "completed_at"], "additionalProperties": false, "properties": {
+                    "instrument": {"type": "string", "examples": ["phq9"]},
+                    "answers": {"type": "array", "items": {"oneOf": [{"type": "integer"}, {"type": "null"}, {"const": "na"}]}, "description": "One per numeric item in order; null for missing, \"na\" for not applicable"},
+                    "completed_at": ts, "note": {"type": "string"}, "source": {"type": "string", "enum": ["api", "clinician", "paper"]},
+                    "idempotency_key": {"type": "string"}}},
+                "ScoredResponse": {"type": "object", "required": ["id", "total", "band", "flags"], "properties": {
+                    "id": {"type": "string"}, "total": {"type": ["integer", "null"]}, "band": {"type": ["string", "null"]},
+                    "flags": {"type": "array", "items": {"type": "string"}}, "caseness": {"type": ["boolean", "null"]}, "score": {"type": "object"}}},
+                "Response": {"type": "object", "required": ["id", "instrument", "completed_at", "answers"], "properties": {
+                    "id": {"type": "string"}, "instrument": {"type": "string"}, "instrument_version": {"type": "string"},
+                    "total": {"type": ["integer", "null"]}, "band": {"type": ["string", "null"]}, "caseness": {"type": ["boolean", "null"]},
+                    "flags": {"type": "array", "items": {"type": "string"}}, "completed_at": ts, "source": {"type": "string"},
+                    "answers": {"type": "array"}, "note": {"type": "string"}, "score": {"type": "object"}}},
+                "Outcomes": {"type": "object", "required": ["measures"], "properties": {"measures": {"type": "array", "items": {"type": "object"}}, "episode": {"type": ["object", "null"]}}},
+                "NewPortalLink": {"type": "object", "additionalProperties": false, "properties": {"expires_in_days": {"type": "integer", "minimum": 1, "maximum": 180}, "pin": {"type": "string", "pattern": "^[0-9]{4,12}$"}}},
+                "PortalLink": {"type": "object", "required": ["id", "url", "expires_at"], "properties": {"id": {"type": "string"}, "url": {"type": "string"}, "expires_at": ts, "pin_required": {"type": "boolean"}}},
+                "InstrumentSummary": {"type": "object", "required": ["id", "name", "version", "origin"], "properties": {
+                    "id": {"type": "string"}, "name": {"type": "string"}, "short_name": {"type": "string"}, "version": {"type": "string"},
+                    "origin": {"type": "string", "enum": ["published", "practice_own"]}, "items": {"type": "integer"}, "licence": {"type": "object"}}},
+                "InstrumentImport": {"type": "object", "required": ["format", "definition"], "additionalProperties": false, "properties": {
+                    "format": {"type": "string", "enum": ["concord", "fhir"]}, "definition": {"type": "object"}, "id": {"type": "string"}}},
                 "NewCareTeamMember": {"type": "object", "required": ["user_id"], "additionalProperties": false, "properties": {"user_id": {"type": "string", "format": "uuid"}}}
             }
         }

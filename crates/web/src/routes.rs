@@ -26,6 +26,8 @@ pub enum Audience {
     ApiClient,
     /// An API token holder who is a practice admin, acting on a client of their practice.
     ApiAdminClient,
+    /// An API token holder who is a practice admin (practice-wide, no client in the path).
+    ApiAdmin,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -100,6 +102,13 @@ pub const ROUTES: &[RouteSpec] = &[
     r("POST", "/api/v1/clients/{id}/sessions", ApiClient, "Record a session"),
     r("POST", "/api/v1/clients/{id}/sessions/{session_id}/transcript", ApiClient, "Code a session transcript (MI feedback) and store it"),
     r("GET", "/api/v1/clients/{id}/sessions/{session_id}/transcript", ApiClient, "A session's coded transcript"),
+    r("POST", "/api/v1/clients/{id}/responses", ApiClient, "Record a completed questionnaire; returns its score"),
+    r("GET", "/api/v1/clients/{id}/responses", ApiClient, "A client's questionnaire responses (filter with ?instrument=)"),
+    r("GET", "/api/v1/clients/{id}/outcomes", ApiClient, "Per-measure change and the episode outcome (NHS Talking Therapies)"),
+    r("POST", "/api/v1/clients/{id}/portal-link", ApiClient, "Create a client portal link"),
+    r("GET", "/api/v1/instruments", Api, "The practice's instruments (shipped and imported)"),
+    r("GET", "/api/v1/instruments/{instrument}", Api, "One instrument's full definition"),
+    r("POST", "/api/v1/instruments", ApiAdmin, "Import an instrument definition (our format or FHIR Questionnaire; admins)"),
     r("GET", "/api/v1/clients/{id}/care-team", ApiClient, "List a client's care team"),
     r("POST", "/api/v1/clients/{id}/care-team", ApiAdminClient, "Add a staff member to the care team (admins)"),
     r("DELETE", "/api/v1/clients/{id}/care-team/{user_id}", ApiAdminClient, "Remove a staff member from the care team (admins)"),

@@ -18,6 +18,9 @@ pub struct AppConfig {
     pub throttle: ThrottlePolicy,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// The address users reach Concord at (for links given to clients); without it, links
+    /// use the request's Host header.
+    pub public_url: Option<String>,
 }
 
 impl Default for AppConfig {
@@ -28,6 +31,7 @@ impl Default for AppConfig {
             secure_cookies: false,
             throttle: ThrottlePolicy::default(),
             body_limit: 64 * 1024,
+            public_url: None,
         }
     }
 }
@@ -49,5 +53,18 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     pub fn cookie_name(&self) -> &'static str {
         if self.config.secure_cookies { "__Host-concord_session" } else { "concord_session" }
+    }
+}
+
+impl AppState {
+    /// The base URL for links handed to clients: the configured public URL, else the Host.
+    pub fn base_url(&self, headers: &axum::http::HeaderMap) -> String {
+        match &self.config.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => {
+                let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        }
     }
 }

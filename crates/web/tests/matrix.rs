@@ -78,6 +78,20 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
             let sid = session_with_transcript(app).await;
             (r.path.replace("{id}", &c).replace("{session_id}", &sid), form(&[("confirm", "yes")]))
         }
+        ("POST", "/api/v1/clients/{id}/responses") => (
+            r.path.replace("{id}", &c),
+            Body::Json(json!({"instrument": "phq9", "answers": [1, 1, 1, 1, 1, 1, 1, 1, 0], "completed_at": "2026-03-01T10:00:00Z"})),
+        ),
+        ("GET", "/api/v1/clients/{id}/responses") | ("GET", "/api/v1/clients/{id}/outcomes") => (r.path.replace("{id}", &c), Body::None),
+        ("POST", "/api/v1/clients/{id}/portal-link") => (r.path.replace("{id}", &c), Body::Json(json!({"expires_in_days": 7}))),
+        ("GET", "/api/v1/instruments") => (r.path.into(), Body::None),
+        ("GET", "/api/v1/instruments/{instrument}") => (r.path.replace("{instrument}", "phq9"), Body::None),
+        ("POST", "/api/v1/instruments") => {
+            let registry = concord_domain::measures::Registry::shipped().unwrap();
+            let mut def: serde_json::Value = serde_json::from_str(&registry.get("readiness").unwrap().to_json().unwrap()).unwrap();
+            def["id"] = json!(format!("ruler_{}", uuid::Uuid::new_v4().simple()));
+            (r.path.into(), Body::Json(json!({"format": "concord", "definition": def})))
+        }
         ("GET", "/clients/{id}/break-glass") => (r.path.replace("{id}", &c), Body::None),
         ("POST", "/clients/{id}/break-glass") => {
             (r.path.replace("{id}", &c), form(&[("reason", "Matrix test emergency access"), ("minutes", "60")]))
@@ -179,13 +193,13 @@ impl WithPath for Body {
 /// admin routes (the strongest outsider) and its clinician otherwise.
 fn person_for(app: &TestApp, a: Audience, role: Role) -> Option<&Person> {
     let w = &app.world;
-    let admin_route = matches!(a, Audience::Admin | Audience::AdminClient | Audience::ApiAdminClient);
+    let admin_route = matches!(a, Audience::Admin | Audience::AdminClient | Audience::ApiAdminClient | Audience::ApiAdmin);
     match role {
         Role::Anonymous => None,
         Role::WrongClinician => Some(&w.other),
         Role::OtherPractice => Some(if admin_route { &w.b_admin } else { &w.b_clinician }),
         Role::Owner => Some(match a {
-            Audience::Admin | Audience::AdminClient | Audience::ApiAdminClient => &w.admin,
+            Audience::Admin | Audience::AdminClient | Audience::ApiAdminClient | Audience::ApiAdmin => &w.admin,
             Audience::BreakGlass => &w.other,
             _ => &w.owner,
         }),
@@ -215,8 +229,8 @@ fn expectation(r: &RouteSpec, role: Role) -> Expect {
         // Another practice's admin sees their own practice's admin pages (the leak check
         // below proves nothing of this practice shows).
         (Admin, Role::OtherPractice) if r.path.contains('{') => NotFound,
-        (Admin, Role::OtherPractice) => Allowed,
-        (StaffClient | Admin | AdminClient | ApiClient | ApiAdminClient, _) => NotFound,
+        (Admin | ApiAdmin, Role::OtherPractice) => Allowed,
+        (StaffClient | Admin | AdminClient | ApiClient | ApiAdminClient | ApiAdmin, _) => NotFound,
     }
 }
 

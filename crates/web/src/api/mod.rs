@@ -1,6 +1,8 @@
 //! The JSON API under `/api/v1`, authenticated by personal tokens. Another practice's or
 //! another care team's client answers 404, exactly like a missing one.
 
+pub mod measures;
+
 use crate::auth::{ApiCaller, ApiJson, parse_path_id};
 use crate::error::{ApiError, AppError};
 use crate::state::AppState;
@@ -15,9 +17,9 @@ use concord_store::clients::{self, ClientChanges, ClientRecord, ClientStatus, Te
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
-fn ts(t: i64) -> String {
+pub(crate) fn ts(t: i64) -> String {
     OffsetDateTime::from_unix_timestamp(t).map(format_rfc3339).unwrap_or_default()
 }
 
@@ -84,6 +86,12 @@ pub struct NewClientJson {
 #[derive(Serialize)]
 pub struct IdJson {
     id: String,
+}
+
+impl IdJson {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self { id: id.into() }
+    }
 }
 
 pub async fn create_client(State(state): State<AppState>, caller: ApiCaller, ApiJson(body): ApiJson<NewClientJson>) -> ApiResult<Response> {
