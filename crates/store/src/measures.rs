@@ -52,8 +52,8 @@ pub use portal::{
     portal_record_response, resume_portal, revoke_portal_link,
 };
 pub use responses::{
-    MAX_FUTURE_SECONDS, NOTE_MAX_CHARS, NewResponse, ResponseRecord, ResponseSource, ScorePoint, list_responses, list_score_points,
-    record_response,
+    MAX_FUTURE_SECONDS, NOTE_MAX_CHARS, NewResponse, ResponseRecord, ResponseSource, ScorePoint, caseload_score_points, list_responses,
+    list_score_points, record_response,
 };
 pub use schedules::{DueMeasure, OverdueMeasure, ScheduleRow, list_schedules, overdue_for_caseload, remove_schedule, set_schedule};
 

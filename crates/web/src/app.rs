@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
-use pages::{account, admin, clients, login, transcripts};
+use pages::{account, admin, clients, login, measures, transcripts};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
@@ -67,6 +67,12 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         .add("POST", "/clients/{id}/archive", post(clients::archive_client))
         .add("POST", "/clients/{id}/restore", post(clients::restore_client))
         .add("POST", "/clients/{id}/sessions", post(clients::add_session))
+        .add("GET", "/clients/{id}/measures/new", get(measures::paper_form))
+        .add("POST", "/clients/{id}/measures/new", post(measures::save_paper_form))
+        .add("POST", "/clients/{id}/schedules", post(measures::set_schedule))
+        .add("POST", "/clients/{id}/schedules/{schedule_id}/remove", post(measures::remove_schedule))
+        .add("POST", "/clients/{id}/portal-links", post(measures::create_portal_link))
+        .add("POST", "/clients/{id}/portal-links/{link_id}/revoke", post(measures::revoke_portal_link))
         .add("GET", "/clients/{id}/transcripts", get(transcripts::trends))
         .add("GET", "/clients/{id}/sessions/{session_id}/transcript", get(transcripts::show))
         .add(
@@ -117,7 +123,13 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         .add("POST", "/api/v1/instruments", post(api::measures::import_instrument).layer(DefaultBodyLimit::max(1024 * 1024)))
         .add("GET", "/api/v1/clients/{id}/care-team", get(api::get_care_team))
         .add("POST", "/api/v1/clients/{id}/care-team", post(api::add_care_team_member))
-        .add("DELETE", "/api/v1/clients/{id}/care-team/{user_id}", delete(api::remove_care_team_member));
+        .add("DELETE", "/api/v1/clients/{id}/care-team/{user_id}", delete(api::remove_care_team_member))
+        .add("GET", "/portal/{secret}", get(pages::portal::open_link))
+        .add("POST", "/portal/{secret}", post(pages::portal::open_link_with_pin))
+        .add("GET", "/portal", get(pages::portal::home))
+        .add("GET", "/portal/forms/{instrument}", get(pages::portal::form))
+        .add("POST", "/portal/forms/{instrument}", post(pages::portal::submit))
+        .add("POST", "/portal/logout", post(pages::portal::logout));
     let router = b.finish()?;
     let body_limit = state.config.body_limit;
     Ok(router

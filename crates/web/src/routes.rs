@@ -28,6 +28,9 @@ pub enum Audience {
     ApiAdminClient,
     /// An API token holder who is a practice admin (practice-wide, no client in the path).
     ApiAdmin,
+    /// A client with a live portal session (opened from their personal link). Staff cookies
+    /// and API tokens are not portal sessions; the session reaches only its own client.
+    Portal,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +67,12 @@ pub const ROUTES: &[RouteSpec] = &[
     r("POST", "/clients/{id}/archive", StaffClient, "Archive a client"),
     r("POST", "/clients/{id}/restore", StaffClient, "Restore an archived client"),
     r("POST", "/clients/{id}/sessions", StaffClient, "Record a session"),
+    r("GET", "/clients/{id}/measures/new", StaffClient, "Enter a completed questionnaire (?instrument=)"),
+    r("POST", "/clients/{id}/measures/new", StaffClient, "Save a completed questionnaire with its date"),
+    r("POST", "/clients/{id}/schedules", StaffClient, "Schedule a measure (every session, weekly, daily, once)"),
+    r("POST", "/clients/{id}/schedules/{schedule_id}/remove", StaffClient, "Stop a measurement schedule"),
+    r("POST", "/clients/{id}/portal-links", StaffClient, "Create a client portal link (shown once)"),
+    r("POST", "/clients/{id}/portal-links/{link_id}/revoke", StaffClient, "Revoke a client portal link"),
     r("GET", "/clients/{id}/transcripts", StaffClient, "MI feedback across the client's sessions"),
     r("GET", "/clients/{id}/sessions/{session_id}/transcript", StaffClient, "A session's coded transcript, or the upload form"),
     r("POST", "/clients/{id}/sessions/{session_id}/transcript", StaffClient, "Upload and code a session transcript"),
@@ -112,6 +121,12 @@ pub const ROUTES: &[RouteSpec] = &[
     r("GET", "/api/v1/clients/{id}/care-team", ApiClient, "List a client's care team"),
     r("POST", "/api/v1/clients/{id}/care-team", ApiAdminClient, "Add a staff member to the care team (admins)"),
     r("DELETE", "/api/v1/clients/{id}/care-team/{user_id}", ApiAdminClient, "Remove a staff member from the care team (admins)"),
+    r("GET", "/portal/{secret}", Public, "Client portal: open a personal link (asks for the PIN when it has one)"),
+    r("POST", "/portal/{secret}", Public, "Client portal: open a personal link with its PIN"),
+    r("GET", "/portal", Portal, "Client portal: what is due, and the client's own trends"),
+    r("GET", "/portal/forms/{instrument}", Portal, "Client portal: a questionnaire to complete"),
+    r("POST", "/portal/forms/{instrument}", Portal, "Client portal: submit a questionnaire"),
+    r("POST", "/portal/logout", Portal, "Client portal: sign out"),
 ];
 
 pub fn find(method: &str, path: &str) -> Option<&'static RouteSpec> {

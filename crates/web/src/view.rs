@@ -77,6 +77,11 @@ pub struct EnrolPage {
 }
 
 pub struct CaseloadRow {
+    /// Latest score and band per measure, with change since intake ("PHQ-9 12 moderate, 6 lower: reliable improvement").
+    pub measures: Vec<(String, &'static str)>,
+    pub sparkline: Option<crate::charts::ChartView>,
+    /// Scheduled measures that are overdue.
+    pub overdue: Vec<String>,
     pub href: String,
     pub name: String,
     pub attended: i64,
@@ -88,6 +93,8 @@ pub struct CaseloadRow {
 #[derive(Template)]
 #[template(path = "caseload.html")]
 pub struct CaseloadPage {
+    /// Overdue measures across the caseload: (client name, href, what, since).
+    pub overdue: Vec<(String, String, String, String)>,
     pub title: String,
     pub nav: Option<Nav>,
     pub whole_practice: bool,
@@ -107,6 +114,7 @@ pub struct SessionView {
 #[derive(Template)]
 #[template(path = "client.html")]
 pub struct ClientPage {
+    pub measures: crate::pages::measures::MeasuresSection,
     pub title: String,
     pub nav: Option<Nav>,
     pub href: String,
@@ -327,4 +335,19 @@ pub struct TranscriptTrendPage {
     pub client_href: String,
     pub rows: Vec<TrendRow>,
     pub trend: Option<crate::charts::ChartView>,
+}
+
+#[derive(Template)]
+#[template(path = "paper_form.html")]
+pub struct PaperFormPage {
+    pub title: String,
+    pub nav: Option<Nav>,
+    pub client_name: String,
+    pub client_href: String,
+    pub action: String,
+    pub q: crate::questionnaire::QuestionnaireView,
+    pub date: String,
+    pub time: String,
+    pub source_paper: bool,
+    pub error: Option<String>,
 }

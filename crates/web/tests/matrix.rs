@@ -61,6 +61,37 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
             r.path.replace("{id}", &c),
             form(&[("date", "2026-03-01"), ("time", "10:00"), ("duration_minutes", "50"), ("attendance", "attended")]),
         ),
+        ("GET", "/clients/{id}/measures/new") => (format!("/clients/{c}/measures/new?instrument=phq9"), Body::None),
+        ("POST", "/clients/{id}/measures/new") => {
+            let mut f: Vec<(&'static str, String)> =
+                vec![("completed_date", "2026-03-01".into()), ("completed_time", "09:30".into()), ("source", "paper".into())];
+            for k in ["item_q1", "item_q2", "item_q3", "item_q4", "item_q5", "item_q6", "item_q7", "item_q8", "item_q9"] {
+                f.push((k, "1".into()));
+            }
+            (format!("/clients/{c}/measures/new?instrument=phq9"), Body::Form(f))
+        }
+        ("POST", "/clients/{id}/schedules") => (r.path.replace("{id}", &c), form(&[("instrument", "gad7"), ("frequency", "weekly")])),
+        ("POST", "/clients/{id}/schedules/{schedule_id}/remove") => {
+            let access = concord_store::clients::record_access(&app.store, &app.ctx(), &w.owner.user.actor(), w.client).await.unwrap();
+            let id = concord_domain::measures::InstrumentId::parse("wsas").unwrap();
+            let sid = concord_store::measures::set_schedule(
+                &app.store,
+                &app.ctx(),
+                &access,
+                &id,
+                concord_domain::measures::schedule::Frequency::Weekly,
+            )
+            .await
+            .unwrap();
+            (r.path.replace("{id}", &c).replace("{schedule_id}", &sid.to_string()), Body::None)
+        }
+        ("POST", "/clients/{id}/portal-links") => (r.path.replace("{id}", &c), form(&[("days", "7"), ("pin", "")])),
+        ("POST", "/clients/{id}/portal-links/{link_id}/revoke") => {
+            let access = concord_store::clients::record_access(&app.store, &app.ctx(), &w.owner.user.actor(), w.client).await.unwrap();
+            let expires = app.ctx().ts() + 86_400;
+            let (lid, _) = concord_store::measures::create_portal_link(&app.store, &app.ctx(), &access, expires, None).await.unwrap();
+            (r.path.replace("{id}", &c).replace("{link_id}", &lid.to_string()), Body::None)
+        }
         ("GET", "/clients/{id}/transcripts") => (r.path.replace("{id}", &c), Body::None),
         ("GET", "/clients/{id}/sessions/{session_id}/transcript") | ("GET", "/api/v1/clients/{id}/sessions/{session_id}/transcript") => {
             let sid = session_with_transcript(app).await;
@@ -153,7 +184,63 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
             add_member(&app.store, &app.clock, &app.world.admin, w.client, &w.supervisor).await;
             (r.path.replace("{id}", &c).replace("{user_id}", &sup), Body::None)
         }
+        ("GET", "/portal/{secret}") | ("POST", "/portal/{secret}") => {
+            let secret = portal_link(app, w.client, &w.owner).await;
+            let body = if r.method == "POST" { form(&[("pin", "")]) } else { Body::None };
+            (r.path.replace("{secret}", &secret), body)
+        }
+        ("GET", "/portal") | ("POST", "/portal/logout") => (r.path.into(), Body::None),
+        ("GET", "/portal/forms/{instrument}") => {
+            schedule_checkin(app).await;
+            (r.path.replace("{instrument}", "checkin"), Body::None)
+        }
+        ("POST", "/portal/forms/{instrument}") => {
+            schedule_checkin(app).await;
+            (
+                r.path.replace("{instrument}", "checkin"),
+                form(&[
+                    ("item_mood", "6"),
+                    ("item_sleep", "5"),
+                    ("item_energy", "5"),
+                    ("item_work_study", "6"),
+                    ("item_relationships", "7"),
+                    ("item_harm_thoughts", "0"),
+                    ("item_note", ""),
+                ]),
+            )
+        }
         (m, p) => panic!("the authorization matrix has no entry for {m} {p}: add one to request_for"),
+    }
+}
+
+/// A fresh portal link (no PIN) for `client`, made by a clinician on its care team.
+async fn portal_link(app: &TestApp, client: concord_domain::ids::ClientId, by: &Person) -> String {
+    let ctx = app.ctx();
+    let access = concord_store::clients::record_access(&app.store, &ctx, &by.user.actor(), client).await.unwrap();
+    let expires = ctx.ts() + 30 * 86_400;
+    concord_store::measures::create_portal_link(&app.store, &ctx, &access, expires, None).await.unwrap().1
+}
+
+/// A portal session cookie for `client` (opened from a fresh link).
+async fn portal_cookie(app: &TestApp, client: concord_domain::ids::ClientId, by: &Person) -> String {
+    let secret = portal_link(app, client, by).await;
+    let ctx = app.ctx();
+    let access = concord_store::measures::open_portal(&app.store, &ctx, &secret, None).await.unwrap();
+    let (session, _) = concord_store::measures::create_portal_session(&app.store, &ctx, &access).await.unwrap();
+    format!("concord_portal={session}")
+}
+
+/// The daily check-in is assigned to both the world's clients (the portal takes only
+/// assigned questionnaires).
+async fn schedule_checkin(app: &TestApp) {
+    let w = &app.world;
+    let checkin = concord_domain::measures::InstrumentId::parse("checkin").unwrap();
+    for (client, by) in [(w.client, &w.owner), (w.b_client, &w.b_clinician)] {
+        let ctx = app.ctx();
+        let access = concord_store::clients::record_access(&app.store, &ctx, &by.user.actor(), client).await.unwrap();
+        concord_store::measures::set_schedule(&app.store, &ctx, &access, &checkin, concord_domain::measures::schedule::Frequency::Daily)
+            .await
+            .unwrap();
     }
 }
 
@@ -211,6 +298,8 @@ enum Expect {
     Allowed,
     /// 404 (the same answer as a missing record).
     NotFound,
+    /// The portal's own 401 page ("open the link your therapist sent you").
+    PortalSignIn,
     /// 401 for the API, a redirect to /login for pages.
     SignIn,
 }
@@ -221,6 +310,10 @@ fn expectation(r: &RouteSpec, role: Role) -> Expect {
     match (r.audience, role) {
         (_, Role::Owner) => Allowed,
         (Public, _) => Allowed,
+        // Portal routes: no session and staff credentials get the same answer; a portal
+        // session of another client works, but only ever for that client (checked below).
+        (Portal, Role::Anonymous | Role::WrongClinician) => PortalSignIn,
+        (Portal, Role::OtherPractice) => Allowed,
         (_, Role::Anonymous) => SignIn,
         // Someone else's token id is as unknown as a missing one.
         (Staff, _) if r.path.contains("{token_id}") => NotFound,
@@ -240,7 +333,17 @@ async fn call(app: &TestApp, r: &RouteSpec, role: Role) -> (u16, String, String)
     let (path, body) = request_for(app, r, role).await;
     let mut rb = app.http.request(r.method.parse().unwrap(), format!("{}{path}", app.base));
     let api = path.starts_with("/api/");
-    if let Some(p) = who {
+    if audience == Audience::Portal {
+        let w = &app.world;
+        rb = match role {
+            Role::Anonymous => rb,
+            // The care-team clinician's own staff cookie and API token are not a portal session.
+            Role::WrongClinician => rb.header("cookie", &w.owner.cookie).bearer_auth(&w.owner.token),
+            // A portal session of another client (of another practice).
+            Role::OtherPractice => rb.header("cookie", portal_cookie(app, w.b_client, &w.b_clinician).await),
+            Role::Owner => rb.header("cookie", portal_cookie(app, w.client, &w.owner).await),
+        };
+    } else if let Some(p) = who {
         rb = if api { rb.bearer_auth(&p.token) } else { rb.header("cookie", &p.cookie) };
     }
     rb = match body {
@@ -279,6 +382,7 @@ async fn authorization_matrix(app: TestApp) {
                         || (r.method == "POST" && r.path == "/account/second-factor" && status == 422)
                 }
                 Expect::NotFound => status == 404,
+                Expect::PortalSignIn => status == 401 && body.contains("open the link your therapist sent you"),
                 Expect::SignIn => {
                     if r.path.starts_with("/api/") {
                         status == 401
@@ -289,6 +393,12 @@ async fn authorization_matrix(app: TestApp) {
             };
             // Whatever the answer, no client name of this practice may leak to an outsider.
             let leaked = !matches!(role, Role::Owner) && body.contains("Casey Client") && !matches!(r.audience, Audience::BreakGlass);
+            // A portal session reaches its own client only: another client's session never
+            // sees this client's (first) name, and does see its own.
+            let leaked = leaked || (r.audience == Audience::Portal && role != Role::Owner && body.contains("Casey"));
+            let ok = ok
+                && !(r.method == "GET" && r.path == "/portal" && role == Role::OtherPractice && !body.contains("Hello, Bailey"))
+                && !(r.method == "GET" && r.path == "/portal" && role == Role::Owner && !body.contains("Hello, Casey"));
             if !ok || leaked || status >= 500 {
                 failures.push(format!(
                     "{} {} as {role:?}: expected {expect:?}, got {status} {location}{}",

@@ -153,3 +153,64 @@ async fn portal_links_and_instruments(app: TestApp) {
     assert_eq!((s, v["total"].as_i64()), (201, Some(2)), "{v}");
 }
 both_engines!(portal_links_and_instruments);
+
+async fn paper_forms_record_page_and_caseload(app: TestApp) {
+    let w = &app.world;
+    let c = w.client;
+    let (s, html) = app.get_html(&format!("/clients/{c}/measures/new?instrument=phq9"), &w.owner).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Little interest or pleasure in doing things") && html.contains("Pfizer"), "PHQ-9 wording and attribution");
+    assert_eq!(app.get_html(&format!("/clients/{c}/measures/new?instrument=nosuch"), &w.owner).await.0, 404);
+    let mut form: Vec<(&str, &str)> = vec![("completed_date", "2026-02-01"), ("completed_time", "09:30"), ("source", "paper")];
+    let items = ["item_q1", "item_q2", "item_q3", "item_q4", "item_q5", "item_q6", "item_q7", "item_q8", "item_q9"];
+    for k in items {
+        form.push((k, "2"));
+    }
+    let mut bad = form.clone();
+    bad[0] = ("completed_date", "not a date");
+    let r = app.page("POST", &format!("/clients/{c}/measures/new?instrument=phq9"), Some(&w.owner.cookie), Some(&bad)).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("value=\"2\" checked"), "answers are kept on error");
+    let r = app.page("POST", &format!("/clients/{c}/measures/new?instrument=phq9"), Some(&w.owner.cookie), Some(&form)).await;
+    assert_eq!(r.status(), 303);
+    for k in items {
+        form.retain(|(f, _)| *f != k);
+        form.push((k, "1"));
+    }
+    form[0] = ("completed_date", "2026-02-22");
+    let r = app.page("POST", &format!("/clients/{c}/measures/new?instrument=phq9"), Some(&w.owner.cookie), Some(&form)).await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = app.get_html(&format!("/clients/{c}"), &w.owner).await;
+    assert!(html.contains("9 (Mild) on 2026-02-22"), "latest score and band");
+    assert!(html.contains("9 lower than at intake: reliable improvement"));
+    assert!(html.contains("<svg") && html.contains("role=\"img\""), "a chart with its text alternative");
+    let (_, caseload) = app.get_html("/caseload", &w.owner).await;
+    assert!(caseload.contains("PHQ-9 9 (mild); 9 lower than at intake: reliable improvement"), "caseload shows latest, band and change");
+    assert!(caseload.contains("spark-"), "and a sparkline");
+    // Schedules and the overdue list.
+    let r = app
+        .page("POST", &format!("/clients/{c}/schedules"), Some(&w.owner.cookie), Some(&[("instrument", "gad7"), ("frequency", "once")]))
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .page("POST", &format!("/clients/{c}/schedules"), Some(&w.owner.cookie), Some(&[("instrument", "gad7"), ("frequency", "hourly")]))
+        .await;
+    assert_eq!(r.status(), 422);
+    app.clock.advance(8 * 86_400);
+    let owner = app.fresh(&w.owner).await;
+    let (_, caseload) = app.get_html("/caseload", &owner).await;
+    assert!(caseload.contains("Overdue measures") && caseload.contains("GAD-7, overdue since"), "overdue list on the caseload");
+    let (_, other) = app.get_html("/caseload", &app.fresh(&w.other).await).await;
+    assert!(!other.contains("Overdue measures") && !other.contains("PHQ-9 9"), "another clinician sees none of it");
+    // Portal links from the record page: shown once, revocable.
+    let r = app.page("POST", &format!("/clients/{c}/portal-links"), Some(&owner.cookie), Some(&[("days", "14"), ("pin", "12")])).await;
+    assert_eq!(r.status(), 422, "a bad PIN is refused");
+    let r = app.page("POST", &format!("/clients/{c}/portal-links"), Some(&owner.cookie), Some(&[("days", "14"), ("pin", "2468")])).await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("/portal/") && html.contains("shown only now"));
+    let (_, again) = app.get_html(&format!("/clients/{c}"), &owner).await;
+    assert!(!again.contains("/portal/") || !again.contains("shown only now"), "the address is not shown again");
+    assert!(again.contains("Active, with PIN"));
+}
+both_engines!(paper_forms_record_page_and_caseload);

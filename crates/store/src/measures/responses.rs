@@ -454,3 +454,50 @@ pub async fn list_score_points(
     tx.commit().await?;
     Ok(out)
 }
+
+/// Every score of every client on the caseload (never the directory: admins reach scores only
+/// through a care team), grouped by client, for the caseload's latest-score and change columns.
+/// One query and one audit entry, however many clients.
+pub async fn caseload_score_points(
+    store: &Store,
+    ctx: &Ctx,
+    scope: &concord_domain::policy::CaseloadScope,
+) -> Result<Vec<(ClientId, ScorePoint)>, StoreError> {
+    if scope.whole_practice() {
+        return Ok(Vec::new());
+    }
+    let practice = scope.practice_id().to_string();
+    let mut tx = store.begin().await?;
+    let rows = sqlx::query(
+        "SELECT r.client_id, r.id, r.instrument_id, r.completed_at, r.total, r.band_id, r.caseness, r.flags_json, r.source \
+         FROM measure_responses r JOIN care_team t ON t.client_id = r.client_id AND t.user_id = $2 \
+         WHERE r.practice_id = $1 ORDER BY r.client_id, r.completed_at, r.id",
+    )
+    .bind(&practice)
+    .bind(scope.actor().user_id.to_string())
+    .fetch_all(&mut *tx)
+    .await?;
+    let out = rows
+        .iter()
+        .map(|r| {
+            Ok((
+                parse_id(r, "client_id")?,
+                ScorePoint {
+                    id: parse_id(r, "id")?,
+                    instrument: instrument_from(r, "instrument_id")?,
+                    completed_at: r.try_get("completed_at")?,
+                    total: opt_total(r.try_get("total")?)?,
+                    band: r.try_get("band_id")?,
+                    caseness: opt_bool(r.try_get("caseness")?),
+                    flags: flags_from(&r.try_get::<String, _>("flags_json")?)?,
+                    source: source_from(r)?,
+                },
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut ev = ctx.event(Some(&scope.actor()), &practice, "caseload.scores", "measure_response");
+    ev.detail = format!("count={} scores_only", out.len());
+    audit::append(&mut tx, &ev).await?;
+    tx.commit().await?;
+    Ok(out)
+}

@@ -31,6 +31,9 @@ pub struct CaseloadQuery {
 pub fn caseload_rows(list: &[ClientSummary], href: impl Fn(&ClientSummary) -> String) -> Vec<CaseloadRow> {
     list.iter()
         .map(|c| CaseloadRow {
+            measures: Vec::new(),
+            sparkline: None,
+            overdue: Vec::new(),
             href: href(c),
             name: c.name.clone(),
             attended: c.attended_sessions,
@@ -47,10 +50,12 @@ pub async fn caseload(State(state): State<AppState>, staff: Staff, Query(q): Que
     let scope = policy::caseload_scope(&staff.actor());
     // Admins see the directory (names only) but reach records only through a care team.
     let list = clients::list_clients(&state.store, &staff.ctx, &scope, Some(&query), include_archived).await?;
-    let rows = caseload_rows(&list, |c| {
+    let mut rows = caseload_rows(&list, |c| {
         if scope.whole_practice() { format!("/admin/clients/{}/care-team", c.id) } else { format!("/clients/{}", c.id) }
     });
+    let overdue = if scope.whole_practice() { Vec::new() } else { add_measures(&state, &staff, &scope, &list, &mut rows).await? };
     Ok(render(&CaseloadPage {
+        overdue,
         title: "Caseload".into(),
         nav: nav(&staff, "caseload"),
         whole_practice: scope.whole_practice(),
@@ -58,6 +63,47 @@ pub async fn caseload(State(state): State<AppState>, staff: Staff, Query(q): Que
         include_archived,
         clients: rows,
     }))
+}
+
+/// Fills the measures and overdue columns of a caseload, and returns the overdue list:
+/// (client name, link, measure, overdue since).
+async fn add_measures(
+    state: &AppState,
+    staff: &Staff,
+    scope: &policy::CaseloadScope,
+    list: &[ClientSummary],
+    rows: &mut [CaseloadRow],
+) -> Result<Vec<(String, String, String, String)>, PageError> {
+    let registry = crate::api::measures::registry(state, scope.practice_id()).await?;
+    let points = concord_store::measures::caseload_score_points(&state.store, &staff.ctx, scope).await?;
+    let overdue = concord_store::measures::overdue_for_caseload(&state.store, &staff.ctx, scope).await?;
+    let config = concord_domain::measures::outcome::OutcomeConfig::default();
+    let name_of = |id: &str| registry.get(id).map_or_else(|| id.to_owned(), |d| d.short_name().to_owned());
+    for (row, client) in rows.iter_mut().zip(list) {
+        let mine: Vec<_> = points.iter().filter(|(id, _)| *id == client.id).map(|(_, p)| p.clone()).collect();
+        let outcomes = crate::outcomes::summarise(&mine, &registry, &config);
+        for m in outcomes.measures.iter().filter(|m| m.latest_total.is_some() && ["phq9", "gad7", "wsas"].contains(&m.instrument.as_str()))
+        {
+            let (change, class) = crate::pages::measures::change_text(m);
+            let band = m.latest_band_label.as_ref().map(|b| format!(" ({})", b.to_lowercase())).unwrap_or_default();
+            let latest = format!("{} {}{band}", m.name, m.latest_total.unwrap_or_default());
+            row.measures.push((if change.is_empty() || change == "first score" { latest } else { format!("{latest}; {change}") }, class));
+        }
+        if let Some(m) = outcomes.measures.iter().find(|m| m.instrument == "phq9" && m.points.len() > 1) {
+            let values: Vec<f64> = m.points.iter().map(|(_, v)| f64::from(*v)).collect();
+            let label = format!("PHQ-9 over time for {}", client.name);
+            row.sparkline =
+                Some(concord_documents::sparkline(&format!("spark-{}", client.id), &values, (0.0, 27.0), 96.0, 24.0, &label).into());
+        }
+        row.overdue = overdue.iter().filter(|o| o.client_id == client.id).map(|o| name_of(o.instrument.as_str())).collect();
+    }
+    Ok(overdue
+        .iter()
+        .filter_map(|o| {
+            let c = list.iter().find(|c| c.id == o.client_id)?;
+            Some((c.name.clone(), format!("/clients/{}#measures", c.id), name_of(o.instrument.as_str()), fmt_ts(Some(o.overdue_from))))
+        })
+        .collect())
 }
 
 #[derive(Deserialize)]
@@ -119,11 +165,19 @@ pub async fn create_client(
     Ok(Redirect::to(&to).into_response())
 }
 
-async fn client_page(state: &AppState, staff: &Staff, id: ClientId, error: Option<String>) -> Result<ClientPage, PageError> {
+pub async fn client_page(
+    state: &AppState,
+    staff: &Staff,
+    id: ClientId,
+    error: Option<String>,
+    new_portal_url: Option<String>,
+) -> Result<ClientPage, PageError> {
     let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
     let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
     let sessions = clients::list_sessions(&state.store, &staff.ctx, &access).await?;
+    let measures = crate::pages::measures::section(state, staff, &access, &sessions, new_portal_url).await?;
     Ok(ClientPage {
+        measures,
         title: rec.name.clone(),
         nav: nav(staff, "caseload"),
         href: format!("/clients/{id}"),
@@ -151,7 +205,7 @@ async fn client_page(state: &AppState, staff: &Staff, id: ClientId, error: Optio
 
 pub async fn show_client(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
-    match client_page(&state, &staff, id, None).await {
+    match client_page(&state, &staff, id, None, None).await {
         Ok(page) => Ok(render(&page)),
         // Missing, another practice's, or outside the care team: one answer, which offers
         // emergency access. Only an audited request with a reason can tell them apart.
@@ -260,7 +314,7 @@ pub async fn add_session(
             Ok(Redirect::to(&format!("/clients/{id}#sessions")).into_response())
         }
         Err(msg) => {
-            let page = client_page(&state, &staff, id, Some(msg)).await?;
+            let page = client_page(&state, &staff, id, Some(msg), None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
     }

@@ -4,6 +4,8 @@ pub mod account;
 pub mod admin;
 pub mod clients;
 pub mod login;
+pub mod measures;
+pub mod portal;
 pub mod transcripts;
 
 use crate::auth::Staff;

@@ -219,6 +219,14 @@ impl TestApp {
         rb.send().await.unwrap()
     }
 
+    /// A new signed-in session for someone, at the clock's current time (after advancing it
+    /// past the idle timeout).
+    pub async fn fresh(&self, who: &Person) -> Person {
+        let secret =
+            accounts::create_session(&self.store, &self.ctx(), &who.user, SessionStage::Full, time::Duration::hours(12)).await.unwrap();
+        Person { cookie: format!("concord_session={secret}"), ..who.clone() }
+    }
+
     pub async fn get_html(&self, path: &str, who: &Person) -> (u16, String) {
         let r = self.page("GET", path, Some(&who.cookie), None).await;
         (r.status().as_u16(), r.text().await.unwrap())

@@ -1,0 +1,395 @@
+//! Measures on the client record: latest scores with change and charts, the episode outcome,
+//! paper-form entry, measurement schedules and client portal links.
+
+use super::nav;
+use crate::api::measures::{check_pin, registry};
+use crate::auth::{PageForm, Staff, parse_path_id};
+use crate::charts::ChartView;
+use crate::error::{AppError, PageError};
+use crate::outcomes::{MeasureSummary, summarise};
+use crate::questionnaire;
+use crate::state::AppState;
+use crate::view::{PaperFormPage, fmt_ts, render};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use concord_documents::{Band as ChartBand, MeasureChart, MeasurePoint, SessionMark, Threshold};
+use concord_domain::ids::{ClientId, PortalLinkId, ScheduleId};
+use concord_domain::measures::outcome::{ChangeClass, OutcomeConfig};
+use concord_domain::measures::schedule::Frequency;
+use concord_domain::measures::{Instrument, Registry};
+use concord_domain::policy::RecordAccess;
+use concord_domain::values::Attendance;
+use concord_store::clients::{self, SessionRow};
+use concord_store::measures::{self as store_measures, NewResponse, ResponseSource};
+use serde::Deserialize;
+use std::collections::HashMap;
+use time::{Date, PrimitiveDateTime, Time};
+
+pub struct MeasureCard {
+    pub name: String,
+    pub latest: String,
+    pub change: String,
+    /// `improved`, `deteriorated`, `unchanged` or empty, for the marker.
+    pub change_class: &'static str,
+    pub chart: Option<ChartView>,
+}
+
+pub struct ScheduleView {
+    pub id: String,
+    pub instrument: String,
+    pub frequency: &'static str,
+    pub due: String,
+    pub overdue: bool,
+}
+
+pub struct PortalLinkView {
+    pub id: String,
+    pub created: String,
+    pub expires: String,
+    pub status: String,
+    pub active: bool,
+}
+
+pub struct MeasuresSection {
+    pub episode: Option<String>,
+    pub cards: Vec<MeasureCard>,
+    pub instruments: Vec<(String, String)>,
+    pub schedules: Vec<ScheduleView>,
+    pub portal_links: Vec<PortalLinkView>,
+    pub new_portal_url: Option<String>,
+}
+
+/// Plain words for a change in a measure.
+pub fn change_text(m: &MeasureSummary) -> (String, &'static str) {
+    let Some(c) = &m.change else { return (String::new(), "") };
+    if c.previous.is_none() {
+        return ("first score".into(), "");
+    }
+    let d = c.change_since_intake;
+    let direction = match d {
+        d if d < 0 => format!("{} lower than at intake", -d),
+        0 => "same as at intake".to_owned(),
+        d => format!("{d} higher than at intake"),
+    };
+    match c.since_intake.as_ref().map(|t| t.class) {
+        Some(ChangeClass::ReliableImprovement) => (format!("{direction}: reliable improvement"), "improved"),
+        Some(ChangeClass::ReliableDeterioration) => (format!("{direction}: reliable deterioration"), "deteriorated"),
+        Some(ChangeClass::NoReliableChange) => (format!("{direction}: no reliable change"), "unchanged"),
+        None => (direction, ""),
+    }
+}
+
+/// A measure's chart: the practice's definition gives the range, bands and caseness line.
+pub fn measure_chart(
+    def: Option<&Instrument>,
+    m: &MeasureSummary,
+    sessions: &[SessionRow],
+    id_prefix: &str,
+    size: (f64, f64),
+) -> Option<ChartView> {
+    let def = def?;
+    let range = def.scoring().range?;
+    if m.points.is_empty() {
+        return None;
+    }
+    let first = m.points.first().map_or(0, |p| p.0);
+    let last = m.points.last().map_or(0, |p| p.0);
+    let from = sessions.iter().map(|s| s.starts_at).filter(|t| *t <= last).min().unwrap_or(first).min(first);
+    let bands = def
+        .scoring()
+        .bands
+        .as_ref()
+        .map(|b| b.bands.iter().map(|b| ChartBand { from: f64::from(b.min), to: f64::from(b.max), label: b.label.clone() }).collect())
+        .unwrap_or_default();
+    let chart = concord_documents::measure_chart(&MeasureChart {
+        id_prefix: id_prefix.to_owned(),
+        title: def.short_name().to_owned(),
+        y_range: (f64::from(range.min), f64::from(range.max)),
+        bands,
+        caseness: def.scoring().caseness.as_ref().map(|c| Threshold { value: f64::from(c.value), label: "caseness".into() }),
+        points: m.points.iter().map(|(at, v)| MeasurePoint { at: *at, value: f64::from(*v), note: None }).collect(),
+        sessions: sessions
+            .iter()
+            .filter(|s| s.starts_at >= from && s.starts_at <= last && s.attendance != Attendance::Scheduled)
+            .map(|s| SessionMark { at: s.starts_at, attended: s.attendance == Attendance::Attended })
+            .collect(),
+        x_domain: (from, last.max(from + 86_400)),
+        utc_offset_seconds: 0,
+        width: size.0,
+        height: size.1,
+        value_decimals: 0,
+    });
+    Some(chart.into())
+}
+
+fn frequency_label(f: Frequency) -> &'static str {
+    match f {
+        Frequency::EverySession => "Every session",
+        Frequency::Weekly => "Weekly",
+        Frequency::Daily => "Daily",
+        Frequency::Once => "Once",
+    }
+}
+
+/// Everything the record page shows about measures.
+pub async fn section(
+    state: &AppState,
+    staff: &Staff,
+    access: &RecordAccess,
+    sessions: &[SessionRow],
+    new_portal_url: Option<String>,
+) -> Result<MeasuresSection, PageError> {
+    let registry = registry(state, access.practice_id()).await?;
+    let points = store_measures::list_score_points(&state.store, &staff.ctx, access, None).await?;
+    let outcomes = summarise(&points, &registry, &OutcomeConfig::default());
+    let cards = outcomes
+        .measures
+        .iter()
+        .filter(|m| m.latest_total.is_some())
+        .map(|m| {
+            let (change, change_class) = change_text(m);
+            MeasureCard {
+                name: m.name.clone(),
+                latest: match (&m.latest_total, &m.latest_band_label) {
+                    (Some(t), Some(b)) => format!("{t} ({b}) on {}", fmt_ts(m.latest_at).get(..10).unwrap_or("")),
+                    (Some(t), None) => format!("{t} on {}", fmt_ts(m.latest_at).get(..10).unwrap_or("")),
+                    _ => "—".into(),
+                },
+                change,
+                change_class,
+                chart: measure_chart(registry.get(&m.instrument), m, sessions, &format!("m-{}", m.instrument), (600.0, 260.0)),
+            }
+        })
+        .collect();
+    let schedules = store_measures::list_schedules(&state.store, &staff.ctx, access).await?;
+    let links = store_measures::list_portal_links(&state.store, &staff.ctx, access).await?;
+    let now = staff.ctx.ts();
+    Ok(MeasuresSection {
+        episode: outcomes.episode.as_ref().map(|e| e.classification.label().to_owned()),
+        cards,
+        instruments: registry.iter().map(|i| (i.id().as_str().to_owned(), i.name().to_owned())).collect(),
+        schedules: schedules
+            .into_iter()
+            .map(|s| ScheduleView {
+                id: s.id.to_string(),
+                instrument: registry
+                    .get(s.instrument.as_str())
+                    .map_or_else(|| s.instrument.as_str().to_owned(), |d| d.short_name().to_owned()),
+                frequency: frequency_label(s.frequency),
+                due: match (s.due.is_due, s.due.due_at) {
+                    (_, None) => "complete".to_owned(),
+                    (true, Some(at)) => format!("due since {}", fmt_ts(Some(at))),
+                    (false, Some(at)) => format!("next due {}", fmt_ts(Some(at))),
+                },
+                overdue: s.due.overdue,
+            })
+            .collect(),
+        portal_links: links
+            .into_iter()
+            .map(|l| {
+                let active = l.revoked_at.is_none() && l.expires_at > now;
+                PortalLinkView {
+                    id: l.id.to_string(),
+                    created: fmt_ts(Some(l.created_at)),
+                    expires: fmt_ts(Some(l.expires_at)),
+                    status: match (l.revoked_at, l.expires_at > now, l.locked_until.filter(|u| *u > now)) {
+                        (Some(_), _, _) => "Revoked".into(),
+                        (None, false, _) => "Expired".into(),
+                        (None, true, Some(_)) => "Locked (wrong PINs)".into(),
+                        (None, true, None) => format!(
+                            "Active{}{}",
+                            if l.has_pin { ", with PIN" } else { "" },
+                            l.last_opened_at.map(|t| format!(", last opened {}", fmt_ts(Some(t)))).unwrap_or_default()
+                        ),
+                    },
+                    active,
+                }
+            })
+            .collect(),
+        new_portal_url,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct FormQuery {
+    instrument: Option<String>,
+}
+
+fn paper_page(
+    staff: &Staff,
+    id: ClientId,
+    client_name: String,
+    def: &Instrument,
+    previous: &HashMap<String, String>,
+    error: Option<String>,
+) -> PaperFormPage {
+    PaperFormPage {
+        title: format!("{} — {}", def.short_name(), client_name),
+        nav: nav(staff, "caseload"),
+        client_name,
+        client_href: format!("/clients/{id}"),
+        action: format!("/clients/{id}/measures/new?instrument={}", def.id().as_str()),
+        q: questionnaire::view(def, previous),
+        date: previous.get("completed_date").cloned().unwrap_or_else(|| concord_domain::values::format_date(staff.ctx.now.date())),
+        time: previous.get("completed_time").cloned().unwrap_or_else(|| "10:00".into()),
+        source_paper: previous.get("source").is_none_or(|s| s == "paper"),
+        error,
+    }
+}
+
+async fn load(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    instrument: Option<&str>,
+) -> Result<(ClientId, RecordAccess, String, Registry, String), PageError> {
+    let id: ClientId = parse_path_id(id)?;
+    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
+    let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
+    let registry = registry(state, access.practice_id()).await?;
+    let instrument = instrument.unwrap_or("").trim().to_owned();
+    if registry.get(&instrument).is_none() {
+        return Err(PageError(AppError::NotFound));
+    }
+    Ok((id, access, rec.name, registry, instrument))
+}
+
+pub async fn paper_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(q): Query<FormQuery>,
+) -> Result<Response, PageError> {
+    let (id, _, name, registry, instrument) = load(&state, &staff, &id, q.instrument.as_deref()).await?;
+    let def = registry.get(&instrument).ok_or(AppError::NotFound)?;
+    Ok(render(&paper_page(&staff, id, name, def, &HashMap::new(), None)))
+}
+
+pub async fn save_paper_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(q): Query<FormQuery>,
+    PageForm(form): PageForm<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let (id, access, name, registry, instrument) = load(&state, &staff, &id, q.instrument.as_deref()).await?;
+    let def = registry.get(&instrument).ok_or(AppError::NotFound)?;
+    let attempt = (|| {
+        let (answers, note) = questionnaire::answers_from_form(def, &form)?;
+        let date =
+            Date::parse(form.get("completed_date").map_or("", |s| s.trim()), &time::macros::format_description!("[year]-[month]-[day]"))
+                .map_err(|_| AppError::Unprocessable("give the date the form was completed".into()))?;
+        let t = Time::parse(form.get("completed_time").map_or("", |s| s.trim()), &time::macros::format_description!("[hour]:[minute]"))
+            .map_err(|_| AppError::Unprocessable("give the time as HH:MM".into()))?;
+        let source = if form.get("source").is_some_and(|s| s == "clinician") { ResponseSource::Clinician } else { ResponseSource::Paper };
+        let completed_at = PrimitiveDateTime::new(date, t).assume_utc().unix_timestamp();
+        let mut new = NewResponse::scored(def, answers, completed_at, source).map_err(|e| AppError::Unprocessable(e.to_string()))?;
+        new.note = note;
+        Ok::<_, AppError>(new)
+    })();
+    let result = match attempt {
+        Ok(new) => store_measures::record_response(&state.store, &staff.ctx, &access, new).await.map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/clients/{id}#measures")).into_response()),
+        Err(e @ (AppError::Unprocessable(_) | AppError::Conflict(_))) => {
+            let status = e.status();
+            Ok((status, render(&paper_page(&staff, id, name, def, &form, Some(e.public_message())))).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ScheduleForm {
+    instrument: String,
+    frequency: String,
+}
+
+pub async fn set_schedule(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<ScheduleForm>,
+) -> Result<Response, PageError> {
+    let id: ClientId = parse_path_id(&id)?;
+    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
+    let registry = registry(&state, access.practice_id()).await?;
+    let def = registry.get(form.instrument.trim()).ok_or_else(|| AppError::Unprocessable("choose a questionnaire".into()))?;
+    let frequency = Frequency::ALL
+        .into_iter()
+        .find(|f| f.as_str() == form.frequency)
+        .ok_or_else(|| AppError::Unprocessable("choose how often".into()))?;
+    store_measures::set_schedule(&state.store, &staff.ctx, &access, def.id(), frequency).await?;
+    Ok(Redirect::to(&format!("/clients/{id}#measures")).into_response())
+}
+
+pub async fn remove_schedule(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, schedule_id)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let id: ClientId = parse_path_id(&id)?;
+    let schedule_id: ScheduleId = parse_path_id(&schedule_id)?;
+    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
+    store_measures::remove_schedule(&state.store, &staff.ctx, &access, schedule_id).await?;
+    Ok(Redirect::to(&format!("/clients/{id}#measures")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PortalLinkForm {
+    days: Option<String>,
+    pin: Option<String>,
+}
+
+/// Creates a portal link and shows the record with the address, once.
+pub async fn create_portal_link(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<PortalLinkForm>,
+) -> Result<Response, PageError> {
+    let client_id: ClientId = parse_path_id(&id)?;
+    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), client_id).await?;
+    let days: i64 = form.days.as_deref().and_then(|d| d.parse().ok()).filter(|d| (1..=180).contains(d)).unwrap_or(30);
+    let result = match check_pin(form.pin.as_deref()) {
+        Ok(pin) => store_measures::create_portal_link(
+            &state.store,
+            &staff.ctx,
+            &access,
+            (staff.ctx.now + time::Duration::days(days)).unix_timestamp(),
+            pin.as_deref(),
+        )
+        .await
+        .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok((_, secret)) => {
+            let url = format!("{}/portal/{secret}", state.base_url(&headers));
+            let page = crate::pages::clients::client_page(&state, &staff, client_id, None, Some(url)).await?;
+            Ok(render(&page))
+        }
+        Err(e @ (AppError::Unprocessable(_) | AppError::Conflict(_))) => {
+            let status = e.status();
+            let page = crate::pages::clients::client_page(&state, &staff, client_id, Some(e.public_message()), None).await?;
+            Ok((status, render(&page)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn revoke_portal_link(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, link_id)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let id: ClientId = parse_path_id(&id)?;
+    let link_id: PortalLinkId = parse_path_id(&link_id)?;
+    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
+    store_measures::revoke_portal_link(&state.store, &staff.ctx, &access, link_id).await?;
+    Ok(Redirect::to(&format!("/clients/{id}#portal")).into_response())
+}
