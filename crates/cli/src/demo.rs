@@ -75,9 +75,9 @@ fn parse<T>(r: Result<T, concord_domain::values::ValueError>) -> Result<T, CliEr
     r.map_err(|e| CliError::failed(format!("demo data: {e}")))
 }
 
-/// Creates the demo data dir, key, database and practice; returns the store and the text
-/// listing the logins.
-pub async fn create(dir: &Path) -> Result<(Store, String), CliError> {
+/// Creates the demo data dir, key, database and practice; returns the store, the text listing
+/// the logins, and a client portal secret for one demo client.
+pub async fn create(dir: &Path) -> Result<(Store, String, Option<String>), CliError> {
     let key = PracticeKey::create_file(dir).map_err(|e| CliError::failed(e.to_string()))?;
     let store = Store::open(&db::database_url(dir, None), key).await?;
     let now = SystemClock.now();
@@ -110,6 +110,8 @@ pub async fn create(dir: &Path) -> Result<(Store, String), CliError> {
 
     let mut rng = Rng(0x5eed_c0c0_a11c_e5e5);
     let mut first_client: Option<ClientId> = None;
+    let mut made: Vec<(ClientId, Actor, &'static str, bool)> = Vec::new();
+    let mut finished = Vec::new();
     for c in CLIENTS {
         let lead: Actor = actor_of(c.team.0)?;
         let intake = now - Duration::weeks(c.weeks);
@@ -118,6 +120,7 @@ pub async fn create(dir: &Path) -> Result<(Store, String), CliError> {
         let dob = parse(DateOfBirth::parse(c.born, now.date()))?;
         let id = clients::create_client(&store, &create_ctx, &access, &parse(ClientName::parse(c.name))?, Some(&dob)).await?;
         first_client.get_or_insert(id);
+        made.push((id, lead, c.name, c.finished));
         let rec = clients::record_access(&store, &ctx, &lead, id).await?;
         let sessions = schedule(c, intake, now, &mut rng);
         clients::add_sessions(&store, &ctx, &rec, &sessions).await?;
@@ -127,9 +130,13 @@ pub async fn create(dir: &Path) -> Result<(Store, String), CliError> {
             clients::add_to_care_team(&store, &ctx, &team, actor_of(second)?.user_id).await?;
         }
         if c.finished {
-            clients::update_client(&store, &ctx, &rec, ClientChanges { status: Some(ClientStatus::Archived), ..Default::default() })
-                .await?;
+            finished.push(rec);
         }
+    }
+    let portal_secret = crate::demo_measures::seed(&store, &ctx, now, &made).await?;
+    // Finished clients are archived once their history is in.
+    for rec in &finished {
+        clients::update_client(&store, &ctx, rec, ClientChanges { status: Some(ClientStatus::Archived), ..Default::default() }).await?;
     }
     // Coded transcripts: MI feedback on recent sessions of two clients, the text kept for the
     // latest and discarded for the oldest, as a therapist might.
@@ -196,7 +203,7 @@ pub async fn create(dir: &Path) -> Result<(Store, String), CliError> {
     }
     text.push_str(&format!("  The admin's second factor: enter a recovery code ({}), each works once.\n", DEMO_RECOVERY_CODES.join(", ")));
     text.push_str("This demo's data is deleted when the server stops.");
-    Ok((store, text))
+    Ok((store, text, portal_secret))
 }
 
 /// A year-like history of sessions: regular cadence, some missed, the next one booked.

@@ -5,6 +5,7 @@
 //! 2 misuse or bad input, with a message.
 
 mod demo;
+mod demo_measures;
 mod measures;
 mod mi;
 mod serve;

@@ -60,9 +60,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
             .prefix("concord-demo-")
             .tempdir()
             .map_err(|e| CliError::failed(format!("cannot create a demo data dir: {e}")))?;
-        let (store, logins) = demo::create(dir.path()).await?;
+        let (store, logins, portal) = demo::create(dir.path()).await?;
         _demo_dir = Some(dir);
-        (store, Some(logins))
+        (store, Some((logins, portal)))
     } else {
         (setup::open(&args.data).await?, None)
     };
@@ -81,7 +81,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
     let url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     tracing::info!(engine = store.engine().as_str(), listen = %addr, startup_ms = started.elapsed().as_millis() as u64, "Concord is ready");
     println!("Concord is running at {url}");
-    if let Some(logins) = &demo_logins {
+    if let Some((logins, portal)) = &demo_logins {
+        if let Some(secret) = portal {
+            println!("Client portal (demo): {url}/portal/{secret}");
+        }
         println!("{logins}");
     }
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
