@@ -99,6 +99,8 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         .add("POST", "/admin/clients/{id}/care-team", post(admin::add_member))
         .add("POST", "/admin/clients/{id}/care-team/{user_id}/remove", post(admin::remove_member))
         .add("POST", "/admin/clients/{id}/erase", post(admin::erase))
+        .add("GET", "/admin/instruments", get(admin::instruments))
+        .add("POST", "/admin/instruments", post(admin::import_instrument).layer(DefaultBodyLimit::max(1024 * 1024)))
         .add("GET", "/admin/audit", get(admin::audit_log))
         .add("GET", "/admin/break-glass", get(admin::break_glass_review))
         .add("GET", "/api/v1/me", get(api::me))

@@ -100,6 +100,8 @@ pub const ROUTES: &[RouteSpec] = &[
     r("POST", "/admin/clients/{id}/care-team", AdminClient, "Add a staff member to a care team"),
     r("POST", "/admin/clients/{id}/care-team/{user_id}/remove", AdminClient, "Remove a staff member from a care team"),
     r("POST", "/admin/clients/{id}/erase", AdminClient, "Erase a client (destroys their data key)"),
+    r("GET", "/admin/instruments", Admin, "Instruments: shipped, practice forms and imports"),
+    r("POST", "/admin/instruments", Admin, "Import an instrument definition the practice holds a licence for"),
     r("GET", "/admin/audit", Admin, "Audit log with filters"),
     r("GET", "/admin/break-glass", Admin, "Break-glass grants for review"),
     r("GET", "/api/v1/me", Api, "The token's user"),

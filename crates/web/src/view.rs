@@ -351,3 +351,21 @@ pub struct PaperFormPage {
     pub source_paper: bool,
     pub error: Option<String>,
 }
+
+pub struct InstrumentRow {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub kind: &'static str,
+    pub licence: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_instruments.html")]
+pub struct InstrumentsPage {
+    pub title: String,
+    pub nav: Option<Nav>,
+    pub instruments: Vec<InstrumentRow>,
+    pub error: Option<String>,
+    pub message: Option<String>,
+}

@@ -48,6 +48,13 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
         | ("GET", "/api/v1/clients")
         | ("GET", "/login/second-factor")
         | ("GET", "/account/second-factor") => (r.path.to_owned(), Body::None),
+        ("GET", "/admin/instruments") => (r.path.into(), Body::None),
+        ("POST", "/admin/instruments") => {
+            let registry = concord_domain::measures::Registry::shipped().unwrap();
+            let mut def: serde_json::Value = serde_json::from_str(&registry.get("readiness").unwrap().to_json().unwrap()).unwrap();
+            def["id"] = json!(format!("ruler_{}", uuid::Uuid::new_v4().simple()));
+            (r.path.into(), Body::Form(vec![("format", "concord".into()), ("definition", def.to_string())]))
+        }
         ("GET", "/static/{file}") => ("/static/app.css".into(), Body::None),
         ("POST", "/login") => ("/login".into(), form(&[("email", "nobody@a.test"), ("password", "wrong")])),
         ("POST", "/login/second-factor") => (r.path.into(), form(&[("code", "000000")])),

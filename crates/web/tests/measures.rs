@@ -214,3 +214,31 @@ async fn paper_forms_record_page_and_caseload(app: TestApp) {
     assert!(again.contains("Active, with PIN"));
 }
 both_engines!(paper_forms_record_page_and_caseload);
+
+async fn admin_imports_instruments_from_the_page(app: TestApp) {
+    let w = &app.world;
+    let (s, html) = app.get_html("/admin/instruments", &w.admin).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("phq9") && html.contains("Practice&#39;s own form") || html.contains("Practice's own form"));
+    let r = app
+        .page(
+            "POST",
+            "/admin/instruments",
+            Some(&w.admin.cookie),
+            Some(&[("format", "concord"), ("definition", "{\"format\": \"concord.instrument/1\", \"id\": \"x\"}")]),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("class=\"error\""), "the validator's message is shown");
+    let registry = concord_domain::measures::Registry::shipped().unwrap();
+    let mut def: serde_json::Value = serde_json::from_str(&registry.get("readiness").unwrap().to_json().unwrap()).unwrap();
+    def["id"] = json!("motivation_ruler");
+    def["name"] = json!("Motivation ruler");
+    let r = app
+        .page("POST", "/admin/instruments", Some(&w.admin.cookie), Some(&[("format", "concord"), ("definition", &def.to_string())]))
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Imported Motivation ruler") && html.contains("Imported by the practice"));
+}
+both_engines!(admin_imports_instruments_from_the_page);

@@ -7,8 +7,8 @@ use crate::error::{AppError, PageError};
 use crate::pages::clients::caseload_rows;
 use crate::state::AppState;
 use crate::view::{
-    AdminBreakGlassPage, AdminClientsPage, AdminPage, AdminUsersPage, AuditPage, AuditRow, CareTeamPage, GrantView, MemberView,
-    StaffOption, UserView, fmt_ts, render,
+    AdminBreakGlassPage, AdminClientsPage, AdminPage, AdminUsersPage, AuditPage, AuditRow, CareTeamPage, GrantView, InstrumentRow,
+    InstrumentsPage, MemberView, StaffOption, UserView, fmt_ts, render,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -313,4 +313,76 @@ fn url_escape(v: &str) -> String {
     v.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { char::from(b).to_string() } else { format!("%{b:02X}") })
         .collect()
+}
+
+#[derive(Deserialize)]
+pub struct ImportForm {
+    format: String,
+    id: Option<String>,
+    definition: String,
+}
+
+async fn instruments_page(
+    state: &AppState,
+    admin: &Admin,
+    error: Option<String>,
+    message: Option<String>,
+) -> Result<InstrumentsPage, PageError> {
+    let practice = admin.access.practice_id();
+    let registry = crate::api::measures::registry(state, practice).await?;
+    let imported = concord_store::measures::list_imported_definitions(&state.store, practice).await?;
+    Ok(InstrumentsPage {
+        title: "Instruments".into(),
+        nav: nav(&admin.staff, "admin"),
+        instruments: registry
+            .iter()
+            .map(|i| InstrumentRow {
+                id: i.id().as_str().to_owned(),
+                name: i.name().to_owned(),
+                version: i.version().to_owned(),
+                kind: if imported.iter().any(|d| d.instrument.as_str() == i.id().as_str()) {
+                    "Imported by the practice"
+                } else if i.origin() == concord_domain::measures::definition::Origin::PracticeOwn {
+                    "Practice's own form (not validated)"
+                } else {
+                    "Shipped"
+                },
+                licence: i.licence().note.clone(),
+            })
+            .collect(),
+        error,
+        message,
+    })
+}
+
+pub async fn instruments(State(state): State<AppState>, admin: Admin) -> Result<Response, PageError> {
+    Ok(render(&instruments_page(&state, &admin, None, None).await?))
+}
+
+/// Imports a definition the practice holds a licence for; a bad one is refused with the
+/// validator's precise message.
+pub async fn import_instrument(
+    State(state): State<AppState>,
+    admin: Admin,
+    PageForm(form): PageForm<ImportForm>,
+) -> Result<Response, PageError> {
+    let ctx = &admin.staff.ctx;
+    let id = non_empty(form.id);
+    let result = match (form.format.as_str(), id.as_deref()) {
+        ("concord", _) => concord_store::measures::import_definition(&state.store, ctx, &admin.access, &form.definition).await,
+        ("fhir", Some(id)) => {
+            concord_store::measures::import_fhir_definition_as(&state.store, ctx, &admin.access, &form.definition, id).await
+        }
+        ("fhir", None) => Err(concord_store::StoreError::Invalid("give an id (e.g. my_scale) for a FHIR Questionnaire".into())),
+        _ => Err(concord_store::StoreError::Invalid("choose a format".into())),
+    };
+    match result {
+        Ok(d) => {
+            Ok(render(&instruments_page(&state, &admin, None, Some(format!("Imported {} ({}).", d.name, d.instrument.as_str()))).await?))
+        }
+        Err(concord_store::StoreError::Invalid(m) | concord_store::StoreError::Conflict(m)) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&instruments_page(&state, &admin, Some(m), None).await?)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
