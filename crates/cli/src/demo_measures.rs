@@ -150,22 +150,23 @@ fn answers(values: Vec<i32>) -> Answers {
     Answers::new(values.into_iter().map(Answer::Value).collect())
 }
 
-async fn record(
-    store: &Store,
-    ctx: &Ctx,
-    access: &concord_domain::policy::RecordAccess,
-    registry: &Registry,
-    id: &str,
-    values: Vec<i32>,
-    at: i64,
-    note: Option<&str>,
-) -> Result<(), CliError> {
-    let def = registry.get(id).ok_or_else(|| CliError::failed(format!("demo: no instrument {id}")))?;
-    let mut new = NewResponse::scored(def, answers(values), at, ResponseSource::Clinician)
-        .map_err(|e| CliError::failed(format!("demo {id}: {e}")))?;
-    new.note = note.map(str::to_owned);
-    store_measures::record_response(store, ctx, access, new).await?;
-    Ok(())
+/// Records scored responses for one client.
+struct Recorder<'a> {
+    store: &'a Store,
+    ctx: &'a Ctx,
+    access: &'a concord_domain::policy::RecordAccess,
+    registry: &'a Registry,
+}
+
+impl Recorder<'_> {
+    async fn record(&self, id: &str, values: Vec<i32>, at: i64, note: Option<&str>) -> Result<(), CliError> {
+        let def = self.registry.get(id).ok_or_else(|| CliError::failed(format!("demo: no instrument {id}")))?;
+        let mut new = NewResponse::scored(def, answers(values), at, ResponseSource::Clinician)
+            .map_err(|e| CliError::failed(format!("demo {id}: {e}")))?;
+        new.note = note.map(str::to_owned);
+        store_measures::record_response(self.store, self.ctx, self.access, new).await?;
+        Ok(())
+    }
 }
 
 /// Seeds the measures of the demo clients; returns the portal link's secret for the first one.
@@ -180,6 +181,7 @@ pub async fn seed(
     for course in COURSES {
         let Some((id, lead, _, finished)) = clients_made.iter().find(|(_, _, n, _)| *n == course.name) else { continue };
         let access = clients::record_access(store, ctx, lead, *id).await?;
+        let rec = Recorder { store, ctx, access: &access, registry: &registry };
         let mut attended: Vec<i64> = clients::list_sessions(store, ctx, &access)
             .await?
             .iter()
@@ -196,21 +198,21 @@ pub async fn seed(
             let item9 = if latest { course.latest_item9 } else { 0 };
             let mut phq = spread(at(course.phq9, i, n), 9, 3, Some(item9));
             phq.push(i32::from(at(course.phq9, i, n) >= 10));
-            record(store, ctx, &access, &registry, "phq9", phq, *t, None).await?;
+            rec.record("phq9", phq, *t, None).await?;
             let mut gad = spread(at(course.gad7, i, n), 7, 3, None);
             gad.push(i32::from(at(course.gad7, i, n) >= 8));
-            record(store, ctx, &access, &registry, "gad7", gad, *t + 60, None).await?;
+            rec.record("gad7", gad, *t + 60, None).await?;
             if let Some(w) = course.wsas
                 && (i % 2 == 0 || latest)
             {
-                record(store, ctx, &access, &registry, "wsas", spread(at(w, i, n), 5, 8, None), *t + 120, None).await?;
+                rec.record("wsas", spread(at(w, i, n), 5, 8, None), *t + 120, None).await?;
             }
         }
         if let Some(drops) = course.feedback {
             let recent: Vec<&i64> = attended.iter().rev().take(8).collect();
             for (k, t) in recent.iter().rev().enumerate() {
                 let score = if drops && k >= 5 { 5 - i32::try_from(k).unwrap_or(0) % 2 } else { 8 + i32::try_from(k % 2).unwrap_or(0) };
-                record(store, ctx, &access, &registry, "session_feedback", vec![score, score - 1, score, score], **t + 3_000, None).await?;
+                rec.record("session_feedback", vec![score, score - 1, score, score], **t + 3_000, None).await?;
             }
         }
         if course.checkins {
