@@ -225,17 +225,7 @@ pub async fn seed(
                     6 if course.name == "Sofia Marquez" => Some("Missed another lecture. Don't want to talk about it."),
                     _ => None,
                 };
-                record(
-                    store,
-                    ctx,
-                    &access,
-                    &registry,
-                    "checkin",
-                    vec![mood, (mood - 1).max(0), mood, (mood - 1).max(0), mood + 1, 0],
-                    t,
-                    note,
-                )
-                .await?;
+                rec.record("checkin", vec![mood, (mood - 1).max(0), mood, (mood - 1).max(0), mood + 1, 0], t, note).await?;
             }
         }
         if !finished {
