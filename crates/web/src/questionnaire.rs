@@ -25,6 +25,8 @@ pub struct ItemView {
     pub max_label: String,
     pub max_length: u32,
     pub value: String,
+    /// Say "(optional)" unless the item's own wording already does.
+    pub optional_hint: bool,
 }
 
 pub struct QuestionnaireView {
@@ -68,7 +70,8 @@ pub fn view(def: &Instrument, previous: &HashMap<String, String>) -> Questionnai
                 options.push(OptionView { value: "na".into(), label: na.label.clone(), checked: value == "na" });
             }
             number += 1;
-            ItemView { field, number, text: item.text.clone(), kind, options, min_label, max_label, max_length, value }
+            let optional_hint = kind == "text" && !item.text.to_lowercase().contains("optional");
+            ItemView { field, number, text: item.text.clone(), kind, options, min_label, max_label, max_length, value, optional_hint }
         })
         .collect();
     QuestionnaireView {
