@@ -154,6 +154,16 @@ describe('every page: axe, 375 px layout, no console errors, screenshots', { tim
   it('new client form', () => checkPage(clinician, 'client-new', '/clients/new'));
   it('client record', () => checkPage(clinician, 'client', `/clients/${ids.own}`));
   it('edit client form', () => checkPage(clinician, 'client-edit', `/clients/${ids.own}/edit`));
+  it('paper form entry (PHQ-9)', () => checkPage(clinician, 'paper-form', `/clients/${ids.own}/measures/new?instrument=phq9`));
+  it('paper form entry (daily check-in)', () => checkPage(clinician, 'paper-form-checkin', `/clients/${ids.own}/measures/new?instrument=checkin`));
+  it('MI feedback over time', () => checkPage(clinician, 'transcript-trends', `/clients/${ids.own}/transcripts`));
+  it('a session\'s transcript page', async () => {
+    const { page } = clinician.v;
+    await page.goto(`/clients/${ids.own}`);
+    const href = await page.locator('a', { hasText: 'Transcript' }).first().getAttribute('href');
+    assert.ok(href, 'the record links each session to its transcript page');
+    await checkPage(clinician, 'transcript', href);
+  });
   it('account', () => checkPage(clinician, 'account', '/account'));
   it('second-factor set-up', () => checkPage(clinician, 'second-factor-setup', '/account/second-factor'));
   it('emergency access request form', () => checkPage(clinician, 'break-glass-request', `/clients/${ids.other}/break-glass`));
@@ -177,6 +187,7 @@ describe('every page: axe, 375 px layout, no console errors, screenshots', { tim
   it('admin: clients and care teams', () => checkPage(admin, 'admin-clients', '/admin/clients'));
   it('admin: a care team', () => checkPage(admin, 'admin-care-team', `/admin/clients/${ids.own}/care-team`));
   it('admin: audit log', () => checkPage(admin, 'admin-audit', '/admin/audit'));
+  it('admin: instruments', () => checkPage(admin, 'admin-instruments', '/admin/instruments'));
   it('admin: emergency access review', () => checkPage(admin, 'admin-break-glass', '/admin/break-glass'));
   it('admin: account', () => checkPage(admin, 'admin-account', '/account'));
 });
