@@ -5,7 +5,9 @@
 //! never the reverse.
 
 pub mod clock;
+pub mod decisions;
 pub mod ids;
 pub mod measures;
 pub mod policy;
+pub mod prompts;
 pub mod values;
