@@ -73,7 +73,7 @@ describe('client portal on a 375 px phone', { timeout: 300_000 }, () => {
     assert.deepEqual(small, [], `tap targets under 44 px on ${name}`);
   }
 
-  it('opens the link, completes the daily check-in, sees thanks and trends', async (t) => {
+  it('opens the link, completes the daily check-in and a PHQ-9, sees thanks and the trend', async (t) => {
     if (!link) {
       t.skip('concord serve --demo did not print "Client portal (demo): <url>"; nothing to open');
       return;
@@ -118,7 +118,25 @@ describe('client portal on a 375 px phone', { timeout: 300_000 }, () => {
 
     await page.getByRole('link', { name: 'Back to your page' }).click();
     await page.waitForURL('**/portal');
+
+    // A PHQ-9 on the phone: eight items "Several days", item 9 "Not at all" (total 8, mild);
+    // the trend then reports it.
+    await page.goto(`${base}/portal/forms/phq9`);
+    await page.waitForURL('**/portal/forms/phq9');
+    await check(page, axe.context, 'phq9-form');
+    await tapTargets(page, 'phq9-form');
+    const items = page.locator('fieldset.item');
+    assert.equal(await items.count(), 10, 'nine PHQ-9 items and the difficulty question');
+    for (let i = 0; i < 8; i += 1) await items.nth(i).getByLabel('Several days', { exact: true }).check();
+    await items.nth(8).getByLabel('Not at all', { exact: true }).check();
+    await items.nth(9).locator('input[type=radio]').first().check();
+    await Promise.all([page.waitForLoadState('domcontentloaded'), page.getByRole('button', { name: 'Send my answers' }).click()]);
+    await page.getByRole('heading', { level: 1, name: 'Thank you' }).waitFor();
+    await page.getByRole('link', { name: 'Back to your page' }).click();
+    await page.waitForURL('**/portal');
     await page.getByRole('heading', { name: 'How things have changed' }).waitFor();
+    assert.ok(await page.getByText(/Your last PHQ-9 score was 8 \(mild\)/).count() > 0, 'the PHQ-9 trend reports the new score');
+    assert.ok(await page.locator('svg[role="img"]').count() > 0, 'with a chart');
     assert.ok(await page.getByText(/Daily check-in|Your last /).count() > 0, 'trends show');
     await check(page, axe.context, 'trends');
 
