@@ -456,8 +456,8 @@ pub async fn create_token(store: &Store, ctx: &Ctx, user: &User, label: &str) ->
     Ok((id, secret))
 }
 
-/// Resolves a bearer token to its (enabled) user. Token use is audited at most once a minute
-/// per token, so a script's burst of calls does not flood the chain.
+/// Resolves a bearer token to its (enabled) user. Every use is audited (`token.use`), in one
+/// transaction with the token's last-used time.
 pub async fn authenticate_token(store: &Store, ctx: &Ctx, secret: &str) -> Result<Option<(User, TokenId)>, StoreError> {
     if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 200 {
         return Ok(None);
@@ -470,12 +470,16 @@ pub async fn authenticate_token(store: &Store, ctx: &Ctx, secret: &str) -> Resul
     let Some(r) = sqlx::query(q).bind(secret_hash(secret)).fetch_optional(store.pool()).await? else { return Ok(None) };
     let revoked: Option<i64> = r.try_get("revoked_at")?;
     let user = user_from(&r)?;
+    let token_id: TokenId = parse_id(&r, "token_id")?;
     if revoked.is_some() || user.disabled {
+        // A known token that no longer works is a security event; unknown tokens are not
+        // audited, so guessing cannot flood the chain.
+        let why = if revoked.is_some() { "revoked" } else { "account disabled" };
+        record_security_event(store, ctx, Some(user.practice_id), Some(user.id), "token.refused", &format!("token={token_id} {why}"))
+            .await?;
         return Ok(None);
     }
-    let token_id: TokenId = parse_id(&r, "token_id")?;
-    let last_used: Option<i64> = r.try_get("last_used_at")?;
-    if last_used.is_none_or(|t| ctx.ts() - t >= 60) {
+    {
         let mut tx = store.begin().await?;
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(ctx.ts())

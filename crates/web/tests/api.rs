@@ -197,6 +197,14 @@ async fn bad_input_is_a_clear_4xx(app: TestApp) {
     concord_store::accounts::revoke_token(&app.store, &app.ctx(), &w.owner.user, tokens[0].id).await.unwrap();
     let (s, b) = app.api("GET", "/api/v1/clients", Some(&w.owner), None).await;
     assert_eq!((s, b), (401, json!({"error": "authentication required"})), "a revoked token is refused at once");
+    let refused = concord_store::audit::list(
+        app.store.pool(),
+        &w.practice_a.to_string(),
+        &concord_store::audit::AuditFilter { action: Some("token.refused".into()), limit: 10, ..Default::default() },
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.len(), 1, "the attempt with a revoked token is audited");
 }
 both_engines!(bad_input_is_a_clear_4xx);
 
@@ -329,6 +337,23 @@ async fn every_client_read_and_write_is_audited(app: TestApp) {
     .await
     .unwrap();
     assert!(all.iter().all(|e| e.client_id.as_deref() != Some(c.as_str())));
+    // Every token use is itself audited.
+    let uses = |app: &TestApp| {
+        let f = concord_store::audit::AuditFilter {
+            action: Some("token.use".into()),
+            actor_id: Some(app.world.owner.user.id.to_string()),
+            limit: 1000,
+            ..Default::default()
+        };
+        let pool = app.store.pool().clone();
+        let practice = app.world.practice_a.to_string();
+        async move { concord_store::audit::list(&pool, &practice, &f).await.unwrap().len() }
+    };
+    let before = uses(&app).await;
+    for _ in 0..3 {
+        app.api("GET", "/api/v1/me", Some(&w.owner), None).await;
+    }
+    assert_eq!(uses(&app).await, before + 3);
     assert!(concord_store::audit::verify(app.store.pool()).await.unwrap().first_break.is_none());
     // The admin page pages backwards through the chain.
     let (s, html) = app.get_html("/admin/audit", &w.admin).await;
