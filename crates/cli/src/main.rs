@@ -4,6 +4,7 @@
 //! Exit codes: 0 success; 1 the operation failed (database unreachable, audit chain broken);
 //! 2 misuse or bad input, with a message.
 
+mod bench;
 mod demo;
 mod demo_measures;
 mod measures;
@@ -62,6 +63,11 @@ enum Command {
     Score(measures::ScoreArgs),
     /// Classify an episode (NHS Talking Therapies conventions) from measure totals.
     Outcome(measures::OutcomeArgs),
+    /// Benchmark helpers: the measures data generator and the durable-commit reference.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
     /// Motivational-interviewing transcript coding.
     Mi {
         #[command(subcommand)]
@@ -123,6 +129,7 @@ fn main() -> ExitCode {
             Command::Score(args) => measures::score(args),
             Command::Outcome(args) => measures::outcome(args),
             Command::Mi { command } => mi::run(command),
+            Command::Bench { command } => bench::run(command).await,
         }
     });
     match result {

@@ -283,10 +283,10 @@ async fn read_client(store: &Store, tx: &mut Tx, practice_id: PracticeId, client
 
 /// Reads a client's identity and care team (audited).
 pub async fn get_client(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<ClientRecord, StoreError> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let rec = read_client(store, &mut tx, access.practice_id(), access.client_id()).await?;
-    audit::append(&mut tx, &record_event(ctx, access, "client.read", "client")).await?;
     tx.commit().await?;
+    store.audit_read(ctx, record_event(ctx, access, "client.read", "client")).await?;
     Ok(rec)
 }
 
@@ -392,12 +392,10 @@ pub async fn list_clients(
     let rows = q.fetch_all(store.pool()).await?;
     let mut out = rows.iter().map(|r| summary_from(store, r)).collect::<Result<Vec<_>, _>>()?;
     out.sort_by_key(|c| c.name.to_lowercase());
-    let mut tx = store.begin().await?;
     let mut ev =
         ctx.event(Some(&scope.actor()), &practice, if scope.whole_practice() { "directory.list" } else { "caseload.list" }, "client_list");
     ev.detail = format!("count={} search={}", out.len(), !tokens.is_empty());
-    audit::append(&mut tx, &ev).await?;
-    tx.commit().await?;
+    store.audit_read(ctx, ev).await?;
     Ok(out)
 }
 
@@ -420,19 +418,19 @@ fn summary_from(store: &Store, r: &AnyRow) -> Result<ClientSummary, StoreError> 
 // ---- care team ----------------------------------------------------------------------------
 
 pub async fn care_team(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<Vec<TeamMember>, StoreError> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let team = team_of(&mut *tx, access.practice_id(), access.client_id()).await?;
-    audit::append(&mut tx, &record_event(ctx, access, "care_team.read", "care_team")).await?;
     tx.commit().await?;
+    store.audit_read(ctx, record_event(ctx, access, "care_team.read", "care_team")).await?;
     Ok(team)
 }
 
 /// The admin's view for managing a care team: the client's name and team.
 pub async fn care_team_admin_view(store: &Store, ctx: &Ctx, access: &CareTeamAccess) -> Result<(String, Vec<TeamMember>), StoreError> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let rec = read_client(store, &mut tx, access.practice_id(), access.client_id()).await?;
-    audit::append(&mut tx, &client_event(ctx, &access.actor(), access.client_id(), "care_team.read", "care_team")).await?;
     tx.commit().await?;
+    store.audit_read(ctx, client_event(ctx, &access.actor(), access.client_id(), "care_team.read", "care_team")).await?;
     Ok((rec.name, rec.care_team))
 }
 
@@ -533,7 +531,7 @@ pub async fn add_sessions(store: &Store, ctx: &Ctx, access: &RecordAccess, sessi
 }
 
 pub async fn list_sessions(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<Vec<SessionRow>, StoreError> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let rows = sqlx::query(
         "SELECT id, starts_at, duration_minutes, attendance FROM client_sessions WHERE client_id = $1 AND practice_id = $2 ORDER BY starts_at DESC",
     )
@@ -553,8 +551,8 @@ pub async fn list_sessions(store: &Store, ctx: &Ctx, access: &RecordAccess) -> R
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    audit::append(&mut tx, &record_event(ctx, access, "session.list", "session")).await?;
     tx.commit().await?;
+    store.audit_read(ctx, record_event(ctx, access, "session.list", "session")).await?;
     Ok(out)
 }
 
@@ -648,11 +646,9 @@ pub async fn list_break_glass(store: &Store, ctx: &Ctx, access: &PracticeAdminAc
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let mut tx = store.begin().await?;
     let mut ev = ctx.event(Some(&access.actor()), &practice, "break_glass.review", "break_glass");
     ev.detail = format!("count={}", out.len());
-    audit::append(&mut tx, &ev).await?;
-    tx.commit().await?;
+    store.audit_read(ctx, ev).await?;
     Ok(out)
 }
 

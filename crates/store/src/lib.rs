@@ -18,7 +18,7 @@ use concord_domain::policy::Actor;
 use crypto::PracticeKey;
 use rand::RngCore;
 use sqlx::AnyPool;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 pub use db::Engine;
@@ -54,23 +54,56 @@ impl StoreError {
     }
 }
 
+/// The audit entries of one request's reads, committed together before the response leaves
+/// (`Store::flush_audit_queue`), so reads never take the write lock one by one.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQueue(Arc<Mutex<Vec<audit::AuditEvent>>>);
+
+impl AuditQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<audit::AuditEvent>> {
+        match self.0.lock() {
+            Ok(q) => q,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+    fn push(&self, ev: audit::AuditEvent) {
+        self.lock().push(ev);
+    }
+    fn take(&self) -> Vec<audit::AuditEvent> {
+        std::mem::take(&mut *self.lock())
+    }
+}
+
 /// Per-request context: who asked (for the audit entry), under which request id, and when.
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub request_id: String,
     pub now: OffsetDateTime,
+    /// Where reads queue their audit entries; `None` audits each read at once.
+    queue: Option<AuditQueue>,
 }
 
 impl Ctx {
+    /// A context whose reads are audited at once, each in its own transaction (CLI, tests).
     pub fn new(request_id: impl Into<String>, now: OffsetDateTime) -> Self {
-        Self { request_id: request_id.into(), now }
+        Self { request_id: request_id.into(), now, queue: None }
     }
+
+    /// A context whose reads queue their audit entries on `queue`. Architecture Invariant: the
+    /// caller flushes the queue (`Store::flush_audit_queue`) before any data read leaves; the
+    /// web layer's middleware does so for every request.
+    pub fn with_queue(request_id: impl Into<String>, now: OffsetDateTime, queue: AuditQueue) -> Self {
+        Self { request_id: request_id.into(), now, queue: Some(queue) }
+    }
+
     pub fn ts(&self) -> i64 {
         self.now.unix_timestamp()
     }
+
     fn millis(&self) -> u64 {
         u64::try_from(self.now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
     }
+
     /// A fresh UUIDv7-based id stamped with this request's time.
     pub fn new_id<T>(&self, make: fn(u64, [u8; 10]) -> T) -> T {
         let mut r = [0u8; 10];
@@ -138,6 +171,38 @@ impl Store {
             Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Engine::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// A read transaction: a consistent snapshot without the write lock (reads defer their
+    /// audit entries to `flush_audit`).
+    pub async fn begin_read(&self) -> Result<Tx, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Audits a read: queued when the context has a queue, else committed at once.
+    pub(crate) async fn audit_read(&self, ctx: &Ctx, ev: audit::AuditEvent) -> Result<(), StoreError> {
+        if let Some(q) = &ctx.queue {
+            q.push(ev);
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        audit::append(&mut tx, &ev).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Commits the queued audit entries of a request's reads, in one transaction.
+    pub async fn flush_audit_queue(&self, queue: &AuditQueue) -> Result<(), StoreError> {
+        let events = queue.take();
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        for ev in &events {
+            audit::append(&mut tx, ev).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A liveness probe for /healthz.

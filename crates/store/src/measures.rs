@@ -53,7 +53,7 @@ pub use portal::{
 };
 pub use responses::{
     MAX_FUTURE_SECONDS, NOTE_MAX_CHARS, NewResponse, ResponseRecord, ResponseSource, ScorePoint, caseload_score_points, list_responses,
-    list_score_points, record_response,
+    list_score_points, record_response, record_responses_bulk,
 };
 pub use schedules::{DueMeasure, OverdueMeasure, ScheduleRow, list_schedules, overdue_for_caseload, remove_schedule, set_schedule};
 

@@ -105,7 +105,7 @@ pub async fn get_transcript(
     access: &RecordAccess,
     session_id: SessionId,
 ) -> Result<Option<TranscriptRecord>, StoreError> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let row = sqlx::query(
         "SELECT t.id, t.session_id, s.starts_at, t.uploaded_at, t.source_format, t.model_version, t.utterance_count, t.codes, t.text_ct, t.text_discarded_at \
          FROM transcripts t JOIN client_sessions s ON s.id = t.session_id \
@@ -142,14 +142,14 @@ pub async fn get_transcript(
         texts,
         text_discarded_at: r.try_get("text_discarded_at")?,
     };
-    audit::append(&mut tx, &event(ctx, access, "transcript.read", Some(rec.id.to_string()))).await?;
     tx.commit().await?;
+    store.audit_read(ctx, event(ctx, access, "transcript.read", Some(rec.id.to_string()))).await?;
     Ok(Some(rec))
 }
 
 /// Every transcript of the client (codes only, never texts), oldest session first, for trends.
 pub async fn list_transcripts(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<Vec<TranscriptRecord>, StoreError> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let rows = sqlx::query(
         "SELECT t.id, t.session_id, s.starts_at, t.uploaded_at, t.source_format, t.model_version, t.utterance_count, t.codes, t.text_discarded_at \
          FROM transcripts t JOIN client_sessions s ON s.id = t.session_id \
@@ -176,8 +176,8 @@ pub async fn list_transcripts(store: &Store, ctx: &Ctx, access: &RecordAccess) -
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    audit::append(&mut tx, &event(ctx, access, "transcript.list", None)).await?;
     tx.commit().await?;
+    store.audit_read(ctx, event(ctx, access, "transcript.list", None)).await?;
     Ok(out)
 }
 

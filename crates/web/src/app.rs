@@ -136,6 +136,7 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
     let body_limit = state.config.body_limit;
     Ok(router
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), security::audit_reads))
         .layer(middleware::from_fn(security::track_metrics))
         .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
         .layer(CsrfLayer::new())

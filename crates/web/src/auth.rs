@@ -20,7 +20,11 @@ impl FromRequestParts<AppState> for ReqCtx {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").chars().take(64).collect::<String>();
-        Ok(ReqCtx(Ctx::new(id, state.clock.now())))
+        let now = state.clock.now();
+        Ok(ReqCtx(match parts.extensions.get::<concord_store::AuditQueue>() {
+            Some(queue) => Ctx::with_queue(id, now, queue.clone()),
+            None => Ctx::new(id, now),
+        }))
     }
 }
 

@@ -4,7 +4,7 @@ use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 /// Scripts and styles only from our own origin; no framing, no plugins, forms post home.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -39,4 +39,20 @@ pub async fn track_metrics(req: Request, next: Next) -> Response {
     let status = format!("{}xx", resp.status().as_u16() / 100);
     metrics::counter!("concord_http_requests_total", "method" => method, "route" => route, "status" => status).increment(1);
     resp
+}
+
+/// Gives each request an audit queue for its reads and commits it in one transaction after the
+/// handler, before the response leaves. Security Invariant: if that commit fails, the client
+/// gets a 500 instead of the data that could not be audited.
+pub async fn audit_reads(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let queue = concord_store::AuditQueue::default();
+    req.extensions_mut().insert(queue.clone());
+    let resp = next.run(req).await;
+    match state.store.flush_audit_queue(&queue).await {
+        Ok(()) => resp,
+        Err(e) => {
+            tracing::error!(error = %crate::error::AppError::from(e), "could not commit the audit entries of a read");
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
 }

@@ -191,7 +191,7 @@ pub async fn revoke_portal_link(store: &Store, ctx: &Ctx, access: &RecordAccess,
 
 /// The client's portal links, newest first.
 pub async fn list_portal_links(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<Vec<PortalLinkRow>, StoreError> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let rows = sqlx::query(
         "SELECT id, created_by, created_at, expires_at, revoked_at, last_opened_at, \
            CASE WHEN pin_hash IS NULL THEN 0 ELSE 1 END AS has_pin \
@@ -203,8 +203,8 @@ pub async fn list_portal_links(store: &Store, ctx: &Ctx, access: &RecordAccess) 
     .await?;
     let mut ev = record_event(ctx, access, "portal_link.list", "portal_link");
     ev.detail = format!("basis={} count={}", access.basis().as_str(), rows.len());
-    audit::append(&mut tx, &ev).await?;
     tx.commit().await?;
+    store.audit_read(ctx, ev).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let id: PortalLinkId = parse_id(r, "id")?;
@@ -428,7 +428,7 @@ pub async fn portal_record_response(
 /// The client's own responses, oldest first: scores, bands, dates, and their own notes.
 pub async fn portal_list_responses(store: &Store, ctx: &Ctx, access: &PortalAccess) -> Result<Vec<PortalResponse>, StoreError> {
     let client = access.client_id().to_string();
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let key = data_key(store, &mut *tx, access.practice_id(), &client).await?;
     let rows = sqlx::query(
         "SELECT id, instrument_id, completed_at, total, band_id, source, CASE WHEN source = 'portal' THEN note_ct ELSE NULL END AS note_ct \
@@ -458,23 +458,23 @@ pub async fn portal_list_responses(store: &Store, ctx: &Ctx, access: &PortalAcce
         .collect::<Result<Vec<_>, StoreError>>()?;
     let mut ev = portal_event(ctx, access, "portal.response.list");
     ev.detail = format!("link={} count={}", access.link_id(), out.len());
-    audit::append(&mut tx, &ev).await?;
     tx.commit().await?;
+    store.audit_read(ctx, ev).await?;
     Ok(out)
 }
 
 /// What the client is asked to complete, with when each is due at `ctx.now`, soonest first
 /// (the portal shows those with `due.is_due` as "to do now").
 pub async fn portal_due(store: &Store, ctx: &Ctx, access: &PortalAccess) -> Result<Vec<DueMeasure>, StoreError> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let mut out: Vec<DueMeasure> = client_schedules(&mut tx, ctx, access.practice_id(), access.client_id())
         .await?
         .into_iter()
         .map(|s| DueMeasure { instrument: s.instrument, frequency: s.frequency, last_response_at: s.last_response_at, due: s.due })
         .collect();
     out.sort_by(|a, b| (a.due.due_at.is_none(), a.due.due_at, &a.instrument).cmp(&(b.due.due_at.is_none(), b.due.due_at, &b.instrument)));
-    audit::append(&mut tx, &portal_event(ctx, access, "portal.due")).await?;
     tx.commit().await?;
+    store.audit_read(ctx, portal_event(ctx, access, "portal.due")).await?;
     Ok(out)
 }
 
@@ -482,7 +482,7 @@ pub async fn portal_due(store: &Store, ctx: &Ctx, access: &PortalAccess) -> Resu
 pub async fn portal_client_first_name(store: &Store, ctx: &Ctx, access: &PortalAccess) -> Result<String, StoreError> {
     let client: ClientId = access.client_id();
     let sid = client.to_string();
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let r = sqlx::query("SELECT name_ct FROM clients WHERE id = $1 AND practice_id = $2")
         .bind(&sid)
         .bind(access.practice_id().to_string())
@@ -491,7 +491,7 @@ pub async fn portal_client_first_name(store: &Store, ctx: &Ctx, access: &PortalA
         .ok_or(StoreError::NotFound)?;
     let key = data_key(store, &mut *tx, access.practice_id(), &sid).await?;
     let name = key.open_str(&r.try_get::<Vec<u8>, _>("name_ct")?, &field_aad("clients", "name_ct", &sid))?;
-    audit::append(&mut tx, &portal_event(ctx, access, "portal.name")).await?;
     tx.commit().await?;
+    store.audit_read(ctx, portal_event(ctx, access, "portal.name")).await?;
     Ok(name.split_whitespace().next().unwrap_or_default().to_owned())
 }

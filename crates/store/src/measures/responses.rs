@@ -393,7 +393,7 @@ pub async fn list_responses(
     instrument: Option<&str>,
 ) -> Result<Vec<ResponseRecord>, StoreError> {
     let instrument = check_filter(instrument)?;
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let client = access.client_id().to_string();
     let key = data_key(store, &mut *tx, access.practice_id(), &client).await?;
     let rows = sqlx::query(concat!(
@@ -409,8 +409,8 @@ pub async fn list_responses(
     let out = rows.iter().map(|r| record_from(&key, r)).collect::<Result<Vec<_>, _>>()?;
     let mut ev = record_event(ctx, access, "response.list", "measure_response");
     ev.detail = format!("basis={} instrument={} count={}", access.basis().as_str(), instrument.unwrap_or("*"), out.len());
-    audit::append(&mut tx, &ev).await?;
     tx.commit().await?;
+    store.audit_read(ctx, ev).await?;
     Ok(out)
 }
 
@@ -423,7 +423,7 @@ pub async fn list_score_points(
     instrument: Option<&str>,
 ) -> Result<Vec<ScorePoint>, StoreError> {
     let instrument = check_filter(instrument)?;
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let rows = sqlx::query(
         "SELECT id, instrument_id, completed_at, total, band_id, caseness, flags_json, source FROM measure_responses \
          WHERE practice_id = $1 AND client_id = $2 AND ($3 IS NULL OR instrument_id = $3) ORDER BY completed_at, id",
@@ -450,8 +450,8 @@ pub async fn list_score_points(
         .collect::<Result<Vec<_>, StoreError>>()?;
     let mut ev = record_event(ctx, access, "response.list", "measure_response");
     ev.detail = format!("basis={} instrument={} count={} scores_only", access.basis().as_str(), instrument.unwrap_or("*"), out.len());
-    audit::append(&mut tx, &ev).await?;
     tx.commit().await?;
+    store.audit_read(ctx, ev).await?;
     Ok(out)
 }
 
@@ -467,7 +467,7 @@ pub async fn caseload_score_points(
         return Ok(Vec::new());
     }
     let practice = scope.practice_id().to_string();
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let rows = sqlx::query(
         "SELECT r.client_id, r.id, r.instrument_id, r.completed_at, r.total, r.band_id, r.caseness, r.flags_json, r.source \
          FROM measure_responses r JOIN care_team t ON t.client_id = r.client_id AND t.user_id = $2 \
@@ -497,7 +497,29 @@ pub async fn caseload_score_points(
         .collect::<Result<Vec<_>, StoreError>>()?;
     let mut ev = ctx.event(Some(&scope.actor()), &practice, "caseload.scores", "measure_response");
     ev.detail = format!("count={} scores_only", out.len());
-    audit::append(&mut tx, &ev).await?;
     tx.commit().await?;
+    store.audit_read(ctx, ev).await?;
     Ok(out)
+}
+
+/// Records many staff-entered responses for one client in one transaction, each audited (bulk
+/// imports and the benchmark's data generator).
+pub async fn record_responses_bulk(store: &Store, ctx: &Ctx, access: &RecordAccess, inputs: Vec<NewResponse>) -> Result<usize, StoreError> {
+    if inputs.iter().any(|i| i.source == ResponseSource::Portal) {
+        return Err(StoreError::Invalid("only the client portal records portal responses".into()));
+    }
+    let mut tx = store.begin().await?;
+    let writer = Writer::Staff(access.actor().user_id);
+    let n = inputs.len();
+    for input in &inputs {
+        let record = match insert_response(store, &mut tx, ctx, access.practice_id(), access.client_id(), input, &writer).await? {
+            Inserted::New(r) | Inserted::Replay(r) => r,
+        };
+        let mut ev = record_event(ctx, access, "response.create", "measure_response");
+        ev.record_id = Some(record.id.to_string());
+        ev.detail = format!("basis={} instrument={} source={} bulk", access.basis().as_str(), record.instrument, record.source.as_str());
+        audit::append(&mut tx, &ev).await?;
+    }
+    tx.commit().await?;
+    Ok(n)
 }

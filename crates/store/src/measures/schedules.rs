@@ -227,12 +227,12 @@ pub async fn remove_schedule(store: &Store, ctx: &Ctx, access: &RecordAccess, id
 
 /// The client's active schedules, by instrument id, each with what is due at `ctx.now`.
 pub async fn list_schedules(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<Vec<ScheduleRow>, StoreError> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let out = client_schedules(&mut tx, ctx, access.practice_id(), access.client_id()).await?;
     let mut ev = record_event(ctx, access, "schedule.list", "measure_schedule");
     ev.detail = format!("basis={} count={}", access.basis().as_str(), out.len());
-    audit::append(&mut tx, &ev).await?;
     tx.commit().await?;
+    store.audit_read(ctx, ev).await?;
     Ok(out)
 }
 
@@ -242,7 +242,7 @@ pub async fn overdue_for_caseload(store: &Store, ctx: &Ctx, scope: &CaseloadScop
     let practice = scope.practice_id().to_string();
     let user = scope.actor().user_id.to_string();
     let now = ctx.ts();
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let schedules = sqlx::query(
         "SELECT s.client_id, s.instrument_id, s.frequency, s.starts_at, \
            (SELECT MAX(r.completed_at) FROM measure_responses r WHERE r.practice_id = s.practice_id AND r.client_id = s.client_id AND r.instrument_id = s.instrument_id) AS last_at \
@@ -296,7 +296,7 @@ pub async fn overdue_for_caseload(store: &Store, ctx: &Ctx, scope: &CaseloadScop
     out.sort_by(|a, b| (a.overdue_from, a.client_id, &a.instrument).cmp(&(b.overdue_from, b.client_id, &b.instrument)));
     let mut ev = ctx.event(Some(&scope.actor()), &practice, "measures.overdue_list", "client_list");
     ev.detail = format!("count={} whole_practice={}", out.len(), scope.whole_practice());
-    audit::append(&mut tx, &ev).await?;
     tx.commit().await?;
+    store.audit_read(ctx, ev).await?;
     Ok(out)
 }

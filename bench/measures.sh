@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Issue 3's benchmarks, on SQLite in a temporary data dir (or PostgreSQL with a URL argument):
+#   write path: client-portal submissions and API submissions (auth, validation, scoring,
+#     encryption, audit, durable commit), each reported beside bare durable single-row SQLite
+#     commits on the same disk measured in the same run (`concord bench commits`);
+#   read path: the caseload page and a client record page at 32 connections, with a caseload of
+#     CLIENTS clients each holding YEARS of weekly PHQ-9, GAD-7 and WSAS and daily check-ins
+#     (`concord bench seed`: improvers, non-responders, deteriorators, dropouts).
+# Needs wrk and curl.
+#   bench/measures.sh [POSTGRES_URL]       CLIENTS=100 YEARS=3 BENCH_SECONDS=10 by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${CONCORD_BIN:-target/release/concord}
+SECS=${BENCH_SECONDS:-10}
+CLIENTS=${CLIENTS:-100}
+YEARS=${YEARS:-3}
+PG_BASE=${1:-}
+command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install -y wrk)" >&2; exit 2; }
+[ -x "$BIN" ] || cargo build --release -p concord-cli
+work=$(mktemp -d -p "${BENCH_DIR:-$PWD/target}")
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+data=(--data-dir "$work")
+if [ -n "$PG_BASE" ]; then
+  db="concord_measures_bench_$$"
+  psql "$PG_BASE" -qc "CREATE DATABASE $db" >/dev/null
+  trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"; psql "$PG_BASE" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null' EXIT
+  data+=(--database-url "${PG_BASE%/*}/$db")
+fi
+field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
+
+seed=$("$BIN" bench seed "${data[@]}" --clients "$CLIENTS" --years "$YEARS")
+cookie=$(field "$seed" session_cookie); token=$(field "$seed" token); client=$(field "$seed" client_id); secret=$(field "$seed" portal_secret)
+echo "seeded: $(field "$seed" clients) clients, $(field "$seed" responses) responses"
+reference=$(field "$("$BIN" bench commits --data-dir "$work")" commits_per_second)
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$BIN" serve "${data[@]}" --listen "127.0.0.1:$port" --session-idle-minutes 600 >/dev/null 2>"$work/server.log" &
+until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do sleep 0.05; done
+base="http://127.0.0.1:$port"
+
+run() { # name, then wrk arguments; prints "name: N req/s, p50 X, p99 Y"
+  local name=$1; shift
+  local out; out=$(wrk -t2 -c32 -d"${SECS}s" --latency "$@")
+  local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  local p50; p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  local p99; p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  local errs; errs=$(awk '/Non-2xx or 3xx/ {print $5}' <<<"$out")
+  echo "$name|$rps|$p50|$p99|${errs:-0}"
+}
+
+portal_cookie=$(curl -s -o /dev/null -D - "$base/portal/$secret" | awk -F'[ ;]' 'tolower($1)=="set-cookie:" {print $2}' | head -n1)
+cat >"$work/portal.lua" <<'LUA'
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = "item_mood=6&item_sleep=5&item_energy=6&item_work_study=5&item_relationships=7&item_harm_thoughts=0&item_note=&idempotency_key=bench-" .. math.random(1, 1e9) .. "-" .. counter
+  return wrk.format("POST", "/portal/forms/checkin", {["Content-Type"] = "application/x-www-form-urlencoded", ["Cookie"] = COOKIE}, body)
+end
+LUA
+sed -i "1i COOKIE = \"$portal_cookie\"" "$work/portal.lua"
+cat >"$work/api.lua" <<LUA
+request = function()
+  local body = '{"instrument": "checkin", "answers": [6, 5, 6, 5, 7, 0], "completed_at": "' .. os.date("!%Y-%m-%dT%H:%M:%SZ") .. '"}'
+  return wrk.format("POST", "/api/v1/clients/$client/responses", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer $token"}, body)
+end
+LUA
+
+results=()
+results+=("$(run "read: caseload page ($CLIENTS clients)" -H "Cookie: $cookie" "$base/caseload")")
+results+=("$(run "read: client record page" -H "Cookie: $cookie" "$base/clients/$client")")
+results+=("$(run "write: portal check-in submission" -s "$work/portal.lua" "$base")")
+results+=("$(run "write: API response submission" -s "$work/api.lua" "$base")")
+
+printf '\nreference: bare durable single-row SQLite commits on the same disk: %.0f/s\n' "$reference"
+for r in "${results[@]}"; do
+  IFS='|' read -r name rps p50 p99 errs <<<"$r"
+  ratio=$(python3 -c "print(f'{float(\"$rps\")/float(\"$reference\"):.2f}')")
+  printf '%-45s %8s req/s  p50 %-9s p99 %-9s non-2xx/3xx %-6s  ratio to bare commits %s\n' "$name" "$rps" "$p50" "$p99" "$errs" "$ratio"
+done
