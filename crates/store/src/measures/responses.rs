@@ -455,8 +455,9 @@ pub async fn list_score_points(
     Ok(out)
 }
 
-/// Every score of every client on the caseload (never the directory: admins reach scores only
-/// through a care team), grouped by client, for the caseload's latest-score and change columns.
+/// The caseload's scores (never the directory: admins reach scores only through a care team):
+/// per client and outcome measure (PHQ-9, GAD-7, WSAS) the first and the latest twelve, for the
+/// latest-score, change-since-intake and sparkline columns.
 /// One query and one audit entry, however many clients.
 pub async fn caseload_score_points(
     store: &Store,
@@ -469,9 +470,15 @@ pub async fn caseload_score_points(
     let practice = scope.practice_id().to_string();
     let mut tx = store.begin_read().await?;
     let rows = sqlx::query(
-        "SELECT r.client_id, r.id, r.instrument_id, r.completed_at, r.total, r.band_id, r.caseness, r.flags_json, r.source \
-         FROM measure_responses r JOIN care_team t ON t.client_id = r.client_id AND t.user_id = $2 \
-         WHERE r.practice_id = $1 ORDER BY r.client_id, r.completed_at, r.id",
+        // Only what the caseload shows: per client and outcome measure, the first score (change
+        // since intake) and the latest twelve (latest score, change, sparkline).
+        "SELECT client_id, id, instrument_id, completed_at, total, band_id, caseness, flags_json, source FROM ( \
+           SELECT r.client_id, r.id, r.instrument_id, r.completed_at, r.total, r.band_id, r.caseness, r.flags_json, r.source, \
+             ROW_NUMBER() OVER (PARTITION BY r.client_id, r.instrument_id ORDER BY r.completed_at DESC, r.id DESC) AS newest, \
+             ROW_NUMBER() OVER (PARTITION BY r.client_id, r.instrument_id ORDER BY r.completed_at, r.id) AS oldest \
+           FROM measure_responses r JOIN care_team t ON t.client_id = r.client_id AND t.user_id = $2 \
+           WHERE r.practice_id = $1 AND r.instrument_id IN ('phq9', 'gad7', 'wsas') \
+         ) x WHERE newest <= 12 OR oldest = 1 ORDER BY client_id, completed_at, id",
     )
     .bind(&practice)
     .bind(scope.actor().user_id.to_string())
