@@ -363,9 +363,9 @@ pub async fn list_clients(
     // Placeholders are numbered; values are always bound, never spliced.
     let mut sql = String::from(
         "SELECT c.id, c.status, c.name_ct, k.wrapped_key, \
-           (SELECT COUNT(*) FROM client_sessions s WHERE s.client_id = c.id AND s.attendance = 'attended') AS attended, \
-           (SELECT MAX(s.starts_at) FROM client_sessions s WHERE s.client_id = c.id AND s.starts_at <= $3) AS last_at, \
-           (SELECT MIN(s.starts_at) FROM client_sessions s WHERE s.client_id = c.id AND s.starts_at > $3) AS next_at \
+           (SELECT COUNT(*) FROM client_sessions s WHERE s.practice_id = c.practice_id AND s.client_id = c.id AND s.attendance = 'attended') AS attended, \
+           (SELECT MAX(s.starts_at) FROM client_sessions s WHERE s.practice_id = c.practice_id AND s.client_id = c.id AND s.starts_at <= $3) AS last_at, \
+           (SELECT MIN(s.starts_at) FROM client_sessions s WHERE s.practice_id = c.practice_id AND s.client_id = c.id AND s.starts_at > $3) AS next_at \
          FROM clients c JOIN client_keys k ON k.client_id = c.id \
          WHERE c.practice_id = $1 AND ($4 = 1 OR EXISTS (SELECT 1 FROM care_team t WHERE t.client_id = c.id AND t.user_id = $2)) \
            AND ($5 = 1 OR c.status = 'active')",
