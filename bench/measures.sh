@@ -40,7 +40,7 @@ base="http://127.0.0.1:$port"
 
 run() { # name, then wrk arguments; prints "name: N req/s, p50 X, p99 Y"
   local name=$1; shift
-  local out; out=$(wrk -t2 -c32 -d"${SECS}s" --latency "$@")
+  local out; out=$(wrk -t2 -c32 -d"${SECS}s" --timeout 60s --latency "$@")
   local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   local p50; p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   local p99; p99=$(awk '$1=="99%" {print $2}' <<<"$out")
