@@ -67,6 +67,9 @@ typed_id!(ResponseId, "response");
 typed_id!(ScheduleId, "schedule");
 typed_id!(PortalLinkId, "portal-link");
 typed_id!(TranscriptId, "transcript");
+typed_id!(DecisionId, "decision");
+typed_id!(OptionId, "option");
+typed_id!(CriterionId, "criterion");
 
 #[cfg(test)]
 mod tests {
