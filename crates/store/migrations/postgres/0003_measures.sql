@@ -87,3 +87,16 @@ CREATE TABLE instrument_definitions (
     imported_at BIGINT NOT NULL,
     PRIMARY KEY (practice_id, instrument_id, version)
 );
+
+-- What the caseload shows per client and measure, rewritten in the same transaction as every
+-- response: the first score (change since intake) and the latest twelve, as JSON score points
+-- (ids, dates, totals, bands, flags; no answers, no notes).
+CREATE TABLE measure_summaries (
+    practice_id TEXT NOT NULL REFERENCES practices(id),
+    client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+    instrument_id TEXT NOT NULL,
+    points_json TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (client_id, instrument_id)
+);
+CREATE INDEX measure_summaries_practice ON measure_summaries(practice_id, client_id);

@@ -168,7 +168,12 @@ async fn latest_imports(store: &Store, practice_id: PracticeId) -> Result<Vec<(s
 /// imported id. An imported id that a later release also ships is left out (with a warning
 /// in the log): the shipped definition wins.
 pub async fn practice_registry(store: &Store, practice_id: PracticeId) -> Result<Registry, StoreError> {
-    let mut registry = Registry::shipped().map_err(|e| StoreError::Config(format!("shipped instruments: {e}")))?;
+    // The shipped definitions are parsed and validated once per process, not per request.
+    static SHIPPED: std::sync::OnceLock<Result<Registry, String>> = std::sync::OnceLock::new();
+    let mut registry = SHIPPED
+        .get_or_init(|| Registry::shipped().map_err(|e| e.to_string()))
+        .clone()
+        .map_err(|e| StoreError::Config(format!("shipped instruments: {e}")))?;
     for (_, instrument) in latest_imports(store, practice_id).await? {
         let id = instrument.id().clone();
         if registry.insert(instrument).is_err() {

@@ -417,6 +417,9 @@ pub async fn portal_record_response(
         Inserted::New(r) => (r, false),
         Inserted::Replay(r) => (r, true),
     };
+    if !replay {
+        super::responses::refresh_summary(&mut tx, ctx, access.practice_id(), access.client_id(), &record.instrument).await?;
+    }
     let mut ev = portal_event(ctx, access, "portal.response.create");
     ev.detail =
         format!("link={} response={} instrument={}{}", access.link_id(), record.id, record.instrument, if replay { " replay" } else { "" });

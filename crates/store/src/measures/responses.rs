@@ -123,7 +123,7 @@ pub struct ResponseRecord {
 }
 
 /// One point of a score series (charts, caseload): no answers, no note, no full score.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScorePoint {
     pub id: ResponseId,
     pub instrument: InstrumentId,
@@ -377,6 +377,9 @@ pub async fn record_response(store: &Store, ctx: &Ctx, access: &RecordAccess, in
         Inserted::New(r) => (r, "response.create"),
         Inserted::Replay(r) => (r, "response.replay"),
     };
+    if action == "response.create" {
+        refresh_summary(&mut tx, ctx, access.practice_id(), access.client_id(), &record.instrument).await?;
+    }
     let mut ev = record_event(ctx, access, action, "measure_response");
     ev.record_id = Some(record.id.to_string());
     ev.detail = format!("basis={} instrument={} source={}", access.basis().as_str(), record.instrument, record.source.as_str());
@@ -470,38 +473,21 @@ pub async fn caseload_score_points(
     let practice = scope.practice_id().to_string();
     let mut tx = store.begin_read().await?;
     let rows = sqlx::query(
-        // Only what the caseload shows: per client and outcome measure, the first score (change
-        // since intake) and the latest twelve (latest score, change, sparkline).
-        "SELECT client_id, id, instrument_id, completed_at, total, band_id, caseness, flags_json, source FROM ( \
-           SELECT r.client_id, r.id, r.instrument_id, r.completed_at, r.total, r.band_id, r.caseness, r.flags_json, r.source, \
-             ROW_NUMBER() OVER (PARTITION BY r.client_id, r.instrument_id ORDER BY r.completed_at DESC, r.id DESC) AS newest, \
-             ROW_NUMBER() OVER (PARTITION BY r.client_id, r.instrument_id ORDER BY r.completed_at, r.id) AS oldest \
-           FROM measure_responses r JOIN care_team t ON t.client_id = r.client_id AND t.user_id = $2 \
-           WHERE r.practice_id = $1 AND r.instrument_id IN ('phq9', 'gad7', 'wsas') \
-         ) x WHERE newest <= 12 OR oldest = 1 ORDER BY client_id, completed_at, id",
+        // The summaries kept current on write: per client and outcome measure, the first score
+        // and the latest twelve.
+        "SELECT s.client_id, s.points_json FROM measure_summaries s JOIN care_team t ON t.client_id = s.client_id AND t.user_id = $2 \
+         WHERE s.practice_id = $1 AND s.instrument_id IN ('phq9', 'gad7', 'wsas') ORDER BY s.client_id, s.instrument_id",
     )
     .bind(&practice)
     .bind(scope.actor().user_id.to_string())
     .fetch_all(&mut *tx)
     .await?;
-    let out = rows
-        .iter()
-        .map(|r| {
-            Ok((
-                parse_id(r, "client_id")?,
-                ScorePoint {
-                    id: parse_id(r, "id")?,
-                    instrument: instrument_from(r, "instrument_id")?,
-                    completed_at: r.try_get("completed_at")?,
-                    total: opt_total(r.try_get("total")?)?,
-                    band: r.try_get("band_id")?,
-                    caseness: opt_bool(r.try_get("caseness")?),
-                    flags: flags_from(&r.try_get::<String, _>("flags_json")?)?,
-                    source: source_from(r)?,
-                },
-            ))
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let client: ClientId = parse_id(r, "client_id")?;
+        let points: Vec<ScorePoint> = serde_json::from_str(&r.try_get::<String, _>("points_json")?).map_err(|_| corrupt("summary"))?;
+        out.extend(points.into_iter().map(|p| (client, p)));
+    }
     let mut ev = ctx.event(Some(&scope.actor()), &practice, "caseload.scores", "measure_response");
     ev.detail = format!("count={} scores_only", out.len());
     tx.commit().await?;
@@ -518,7 +504,11 @@ pub async fn record_responses_bulk(store: &Store, ctx: &Ctx, access: &RecordAcce
     let mut tx = store.begin().await?;
     let writer = Writer::Staff(access.actor().user_id);
     let n = inputs.len();
+    let mut instruments: Vec<InstrumentId> = Vec::new();
     for input in &inputs {
+        if !instruments.contains(&input.instrument) {
+            instruments.push(input.instrument.clone());
+        }
         let record = match insert_response(store, &mut tx, ctx, access.practice_id(), access.client_id(), input, &writer).await? {
             Inserted::New(r) | Inserted::Replay(r) => r,
         };
@@ -527,6 +517,63 @@ pub async fn record_responses_bulk(store: &Store, ctx: &Ctx, access: &RecordAcce
         ev.detail = format!("basis={} instrument={} source={} bulk", access.basis().as_str(), record.instrument, record.source.as_str());
         audit::append(&mut tx, &ev).await?;
     }
+    for instrument in &instruments {
+        refresh_summary(&mut tx, ctx, access.practice_id(), access.client_id(), instrument).await?;
+    }
     tx.commit().await?;
     Ok(n)
+}
+
+/// How many of the latest scores the caseload summary keeps per client and measure.
+const SUMMARY_RECENT: i64 = 12;
+
+/// Rewrites the caseload summary of one client's measure (its first score and latest twelve)
+/// inside the write's transaction, so the caseload reads a few hundred rows, not every score.
+pub(super) async fn refresh_summary(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    practice_id: PracticeId,
+    client_id: ClientId,
+    instrument: &InstrumentId,
+) -> Result<(), StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, instrument_id, completed_at, total, band_id, caseness, flags_json, source FROM measure_responses \
+         WHERE practice_id = $1 AND client_id = $2 AND instrument_id = $3 AND ( \
+           id IN (SELECT id FROM measure_responses WHERE practice_id = $1 AND client_id = $2 AND instrument_id = $3 ORDER BY completed_at DESC, id DESC LIMIT $4) \
+           OR id = (SELECT id FROM measure_responses WHERE practice_id = $1 AND client_id = $2 AND instrument_id = $3 ORDER BY completed_at, id LIMIT 1)) \
+         ORDER BY completed_at, id",
+    )
+    .bind(practice_id.to_string())
+    .bind(client_id.to_string())
+    .bind(instrument.as_str())
+    .bind(SUMMARY_RECENT)
+    .fetch_all(&mut **tx)
+    .await?;
+    let points = rows.iter().map(score_point_from).collect::<Result<Vec<_>, StoreError>>()?;
+    let json = serde_json::to_string(&points).map_err(|e| StoreError::Invalid(format!("cannot store the summary: {e}")))?;
+    sqlx::query(
+        "INSERT INTO measure_summaries (practice_id, client_id, instrument_id, points_json, updated_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (client_id, instrument_id) DO UPDATE SET points_json = $4, updated_at = $5",
+    )
+    .bind(practice_id.to_string())
+    .bind(client_id.to_string())
+    .bind(instrument.as_str())
+    .bind(json)
+    .bind(ctx.ts())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn score_point_from(r: &AnyRow) -> Result<ScorePoint, StoreError> {
+    Ok(ScorePoint {
+        id: parse_id(r, "id")?,
+        instrument: instrument_from(r, "instrument_id")?,
+        completed_at: r.try_get("completed_at")?,
+        total: opt_total(r.try_get("total")?)?,
+        band: r.try_get("band_id")?,
+        caseness: opt_bool(r.try_get("caseness")?),
+        flags: flags_from(&r.try_get::<String, _>("flags_json")?)?,
+        source: source_from(r)?,
+    })
 }
