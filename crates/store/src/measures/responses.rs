@@ -526,6 +526,8 @@ pub async fn record_responses_bulk(store: &Store, ctx: &Ctx, access: &RecordAcce
 
 /// How many of the latest scores the caseload summary keeps per client and measure.
 const SUMMARY_RECENT: i64 = 12;
+/// The measures the caseload shows (and so summarises).
+const SUMMARY_INSTRUMENTS: [&str; 3] = ["phq9", "gad7", "wsas"];
 
 /// Rewrites the caseload summary of one client's measure (its first score and latest twelve)
 /// inside the write's transaction, so the caseload reads a few hundred rows, not every score.
@@ -536,12 +538,16 @@ pub(super) async fn refresh_summary(
     client_id: ClientId,
     instrument: &InstrumentId,
 ) -> Result<(), StoreError> {
+    if !SUMMARY_INSTRUMENTS.contains(&instrument.as_str()) {
+        return Ok(());
+    }
+    // Two index-ordered scans (latest twelve, first one) rather than one OR that defeats the index.
     let rows = sqlx::query(
-        "SELECT id, instrument_id, completed_at, total, band_id, caseness, flags_json, source FROM measure_responses \
-         WHERE practice_id = $1 AND client_id = $2 AND instrument_id = $3 AND ( \
-           id IN (SELECT id FROM measure_responses WHERE practice_id = $1 AND client_id = $2 AND instrument_id = $3 ORDER BY completed_at DESC, id DESC LIMIT $4) \
-           OR id = (SELECT id FROM measure_responses WHERE practice_id = $1 AND client_id = $2 AND instrument_id = $3 ORDER BY completed_at, id LIMIT 1)) \
-         ORDER BY completed_at, id",
+        "SELECT * FROM (SELECT id, instrument_id, completed_at, total, band_id, caseness, flags_json, source FROM measure_responses \
+           WHERE practice_id = $1 AND client_id = $2 AND instrument_id = $3 ORDER BY completed_at DESC, id DESC LIMIT $4) AS latest \
+         UNION \
+         SELECT * FROM (SELECT id, instrument_id, completed_at, total, band_id, caseness, flags_json, source FROM measure_responses \
+           WHERE practice_id = $1 AND client_id = $2 AND instrument_id = $3 ORDER BY completed_at, id LIMIT 1) AS first_one",
     )
     .bind(practice_id.to_string())
     .bind(client_id.to_string())
@@ -549,7 +555,8 @@ pub(super) async fn refresh_summary(
     .bind(SUMMARY_RECENT)
     .fetch_all(&mut **tx)
     .await?;
-    let points = rows.iter().map(score_point_from).collect::<Result<Vec<_>, StoreError>>()?;
+    let mut points = rows.iter().map(score_point_from).collect::<Result<Vec<_>, StoreError>>()?;
+    points.sort_by(|a, b| (a.completed_at, a.id).cmp(&(b.completed_at, b.id)));
     let json = serde_json::to_string(&points).map_err(|e| StoreError::Invalid(format!("cannot store the summary: {e}")))?;
     sqlx::query(
         "INSERT INTO measure_summaries (practice_id, client_id, instrument_id, points_json, updated_at) VALUES ($1, $2, $3, $4, $5) \
