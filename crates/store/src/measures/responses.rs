@@ -556,7 +556,7 @@ pub(super) async fn refresh_summary(
     .fetch_all(&mut **tx)
     .await?;
     let mut points = rows.iter().map(score_point_from).collect::<Result<Vec<_>, StoreError>>()?;
-    points.sort_by(|a, b| (a.completed_at, a.id).cmp(&(b.completed_at, b.id)));
+    points.sort_by_key(|p| (p.completed_at, p.id));
     let json = serde_json::to_string(&points).map_err(|e| StoreError::Invalid(format!("cannot store the summary: {e}")))?;
     sqlx::query(
         "INSERT INTO measure_summaries (practice_id, client_id, instrument_id, points_json, updated_at) VALUES ($1, $2, $3, $4, $5) \
