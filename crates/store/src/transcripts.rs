@@ -40,6 +40,22 @@ pub struct TranscriptRecord {
     pub text_discarded_at: Option<i64>,
 }
 
+/// A stored transcript without its texts (the caller decrypts them when it needs them).
+fn record_from(r: &sqlx::any::AnyRow) -> Result<TranscriptRecord, StoreError> {
+    Ok(TranscriptRecord {
+        id: parse_id(r, "id")?,
+        session_id: parse_id(r, "session_id")?,
+        session_starts_at: r.try_get("starts_at")?,
+        uploaded_at: r.try_get("uploaded_at")?,
+        source_format: r.try_get("source_format")?,
+        model_version: r.try_get("model_version")?,
+        utterance_count: r.try_get("utterance_count")?,
+        codes_json: r.try_get("codes")?,
+        texts: None,
+        text_discarded_at: r.try_get("text_discarded_at")?,
+    })
+}
+
 fn event(ctx: &Ctx, access: &RecordAccess, action: &'static str, record_id: Option<String>) -> audit::AuditEvent {
     let mut ev = ctx.event(Some(&access.actor()), &access.practice_id().to_string(), action, "transcript");
     ev.client_id = Some(access.client_id().to_string());
@@ -130,18 +146,7 @@ pub async fn get_transcript(
         }
         None => None,
     };
-    let rec = TranscriptRecord {
-        id,
-        session_id: parse_id(&r, "session_id")?,
-        session_starts_at: r.try_get("starts_at")?,
-        uploaded_at: r.try_get("uploaded_at")?,
-        source_format: r.try_get("source_format")?,
-        model_version: r.try_get("model_version")?,
-        utterance_count: r.try_get("utterance_count")?,
-        codes_json: r.try_get("codes")?,
-        texts,
-        text_discarded_at: r.try_get("text_discarded_at")?,
-    };
+    let rec = TranscriptRecord { texts, ..record_from(&r)? };
     tx.commit().await?;
     store.audit_read(ctx, event(ctx, access, "transcript.read", Some(rec.id.to_string()))).await?;
     Ok(Some(rec))
@@ -159,23 +164,7 @@ pub async fn list_transcripts(store: &Store, ctx: &Ctx, access: &RecordAccess) -
     .bind(access.practice_id().to_string())
     .fetch_all(&mut *tx)
     .await?;
-    let out = rows
-        .iter()
-        .map(|r| {
-            Ok(TranscriptRecord {
-                id: parse_id(r, "id")?,
-                session_id: parse_id(r, "session_id")?,
-                session_starts_at: r.try_get("starts_at")?,
-                uploaded_at: r.try_get("uploaded_at")?,
-                source_format: r.try_get("source_format")?,
-                model_version: r.try_get("model_version")?,
-                utterance_count: r.try_get("utterance_count")?,
-                codes_json: r.try_get("codes")?,
-                texts: None,
-                text_discarded_at: r.try_get("text_discarded_at")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+    let out = rows.iter().map(record_from).collect::<Result<Vec<_>, StoreError>>()?;
     tx.commit().await?;
     store.audit_read(ctx, event(ctx, access, "transcript.list", None)).await?;
     Ok(out)

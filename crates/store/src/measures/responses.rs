@@ -436,21 +436,7 @@ pub async fn list_score_points(
     .bind(instrument)
     .fetch_all(&mut *tx)
     .await?;
-    let out = rows
-        .iter()
-        .map(|r| {
-            Ok(ScorePoint {
-                id: parse_id(r, "id")?,
-                instrument: instrument_from(r, "instrument_id")?,
-                completed_at: r.try_get("completed_at")?,
-                total: opt_total(r.try_get("total")?)?,
-                band: r.try_get("band_id")?,
-                caseness: opt_bool(r.try_get("caseness")?),
-                flags: flags_from(&r.try_get::<String, _>("flags_json")?)?,
-                source: source_from(r)?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+    let out = rows.iter().map(score_point_from).collect::<Result<Vec<_>, StoreError>>()?;
     let mut ev = record_event(ctx, access, "response.list", "measure_response");
     ev.detail = format!("basis={} instrument={} count={} scores_only", access.basis().as_str(), instrument.unwrap_or("*"), out.len());
     tx.commit().await?;
