@@ -28,6 +28,10 @@ pub enum Audience {
     ApiAdminClient,
     /// An API token holder who is a practice admin (practice-wide, no client in the path).
     ApiAdmin,
+    /// An API token holder on the care team of the client who owns the record named in the
+    /// path (a prompt, a note, a decision, a dossier): the store resolves the owner, then the
+    /// same care-team decision as [`Audience::ApiClient`] applies.
+    ApiClientResource,
     /// A client with a live portal session (opened from their personal link). Staff cookies
     /// and API tokens are not portal sessions; the session reaches only its own client.
     Portal,

@@ -330,7 +330,7 @@ fn expectation(r: &RouteSpec, role: Role) -> Expect {
         // below proves nothing of this practice shows).
         (Admin, Role::OtherPractice) if r.path.contains('{') => NotFound,
         (Admin | ApiAdmin, Role::OtherPractice) => Allowed,
-        (StaffClient | Admin | AdminClient | ApiClient | ApiAdminClient | ApiAdmin, _) => NotFound,
+        (StaffClient | Admin | AdminClient | ApiClient | ApiClientResource | ApiAdminClient | ApiAdmin, _) => NotFound,
     }
 }
 
