@@ -100,3 +100,9 @@ mod tests {
         }
     }
 }
+typed_id!(PromptId, "prompt");
+typed_id!(NoteId, "note");
+typed_id!(AddendumId, "addendum");
+typed_id!(SafetyPlanId, "safety-plan");
+typed_id!(GuideEntryId, "guide-entry");
+typed_id!(PromptEventId, "prompt-event");

@@ -10,4 +10,5 @@ pub mod ids;
 pub mod measures;
 pub mod policy;
 pub mod prompts;
+pub mod records;
 pub mod values;

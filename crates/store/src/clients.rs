@@ -526,6 +526,9 @@ pub async fn add_sessions(store: &Store, ctx: &Ctx, access: &RecordAccess, sessi
         audit::append(&mut tx, &ev).await?;
         ids.push(id);
     }
+    if !sessions.is_empty() {
+        crate::prompts::mark_pending(&mut tx, ctx, access.practice_id(), access.client_id()).await?;
+    }
     tx.commit().await?;
     Ok(ids)
 }

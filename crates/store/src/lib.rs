@@ -10,8 +10,12 @@ pub mod audit;
 pub mod clients;
 pub mod crypto;
 pub mod db;
+pub mod guide;
 pub mod measures;
+pub mod notes;
 pub mod passwords;
+pub mod prompts;
+pub mod safety_plans;
 pub mod transcripts;
 
 use concord_domain::policy::Actor;

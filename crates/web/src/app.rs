@@ -8,7 +8,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use pages::{account, admin, clients, login, measures, transcripts};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -47,6 +47,7 @@ impl Builder {
 /// The whole application. Fails (rather than serving) when the router and the route table
 /// disagree, so every served route has an authorization-matrix entry.
 pub fn build_router(state: AppState) -> Result<Router, String> {
+    state.evaluator.start(state.store.clone(), state.clock.clone());
     let b = Builder { router: Router::new(), added: Vec::new(), problems: Vec::new() }
         .add("GET", "/healthz", get(healthz))
         .add("GET", "/metrics", get(metrics_text))
@@ -126,6 +127,17 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         .add("GET", "/api/v1/clients/{id}/care-team", get(api::get_care_team))
         .add("POST", "/api/v1/clients/{id}/care-team", post(api::add_care_team_member))
         .add("DELETE", "/api/v1/clients/{id}/care-team/{user_id}", delete(api::remove_care_team_member))
+        .add("GET", "/api/v1/clients/{id}/prompts", get(api::records::list_prompts))
+        .add("POST", "/api/v1/prompts/{id}/resolve", post(api::records::resolve_prompt))
+        .add("GET", "/api/v1/clients/{id}/safety-plan", get(api::records::get_safety_plan))
+        .add("PUT", "/api/v1/clients/{id}/safety-plan", put(api::records::put_safety_plan))
+        .add("GET", "/api/v1/clients/{id}/notes", get(api::records::list_notes))
+        .add("POST", "/api/v1/clients/{id}/notes", post(api::records::create_note))
+        .add("GET", "/api/v1/notes/{id}", get(api::records::get_note))
+        .add("PATCH", "/api/v1/notes/{id}", patch(api::records::patch_note))
+        .add("POST", "/api/v1/notes/{id}/sign", post(api::records::sign_note))
+        .add("POST", "/api/v1/notes/{id}/addenda", post(api::records::add_addendum))
+        .add("GET", "/api/v1/clients/{id}/timeline", get(api::records::timeline))
         .add("GET", "/portal/{secret}", get(pages::portal::open_link))
         .add("POST", "/portal/{secret}", post(pages::portal::open_link_with_pin))
         .add("GET", "/portal", get(pages::portal::home))
@@ -137,6 +149,7 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
     Ok(router
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), security::audit_reads))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::evaluator::poke_after_writes))
         .layer(middleware::from_fn(security::track_metrics))
         .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
         .layer(CsrfLayer::new())

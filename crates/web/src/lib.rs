@@ -12,6 +12,7 @@ pub mod app;
 pub mod auth;
 pub mod charts;
 pub mod error;
+pub mod evaluator;
 pub mod openapi;
 pub mod outcomes;
 pub mod pages;

@@ -42,6 +42,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub config: AppConfig,
     pub metrics: Option<PrometheusHandle>,
+    /// Runs the prompt rules after writes (started by `build_router`).
+    pub evaluator: crate::evaluator::Evaluator,
 }
 
 impl std::fmt::Debug for AppState {

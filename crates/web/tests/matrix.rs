@@ -122,6 +122,25 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
         ),
         ("GET", "/api/v1/clients/{id}/responses") | ("GET", "/api/v1/clients/{id}/outcomes") => (r.path.replace("{id}", &c), Body::None),
         ("POST", "/api/v1/clients/{id}/portal-link") => (r.path.replace("{id}", &c), Body::Json(json!({"expires_in_days": 7}))),
+        // ---- issue 4: prompts, safety plans, notes, timeline ----
+        ("GET", "/api/v1/clients/{id}/prompts")
+        | ("GET", "/api/v1/clients/{id}/safety-plan")
+        | ("GET", "/api/v1/clients/{id}/notes")
+        | ("GET", "/api/v1/clients/{id}/timeline") => (r.path.replace("{id}", &c), Body::None),
+        ("PUT", "/api/v1/clients/{id}/safety-plan") => (r.path.replace("{id}", &c), Body::Json(json!({"warning_signs": ["Matrix sign"]}))),
+        ("POST", "/api/v1/clients/{id}/notes") => (r.path.replace("{id}", &c), Body::Json(json!({"body": "Matrix note"}))),
+        ("POST", "/api/v1/prompts/{id}/resolve") => {
+            let pid = safety_prompt(app).await;
+            (r.path.replace("{id}", &pid), Body::Json(json!({"response": "discussed", "note": "Matrix", "action": "Matrix action"})))
+        }
+        ("GET", "/api/v1/notes/{id}") | ("POST", "/api/v1/notes/{id}/sign") => (r.path.replace("{id}", &draft_note(app).await), Body::None),
+        ("PATCH", "/api/v1/notes/{id}") => (r.path.replace("{id}", &draft_note(app).await), Body::Json(json!({"body": "Matrix edit"}))),
+        ("POST", "/api/v1/notes/{id}/addenda") => {
+            let id = draft_note(app).await;
+            let (s, _) = app.api("POST", &format!("/api/v1/notes/{id}/sign"), Some(&w.owner), None).await;
+            assert_eq!(s, 200);
+            (r.path.replace("{id}", &id), Body::Json(json!({"body": "Matrix addendum"})))
+        }
         ("GET", "/api/v1/instruments") => (r.path.into(), Body::None),
         ("GET", "/api/v1/instruments/{instrument}") => (r.path.replace("{instrument}", "phq9"), Body::None),
         ("POST", "/api/v1/instruments") => {
@@ -271,6 +290,34 @@ async fn session_with_transcript(app: &TestApp) -> String {
         .await;
     assert_eq!(s, 201, "{b}");
     sid
+}
+
+/// A fresh open safety prompt of the world's client (a PHQ-9 with item 9 above 0).
+async fn safety_prompt(app: &TestApp) -> String {
+    let w = &app.world;
+    let at = time::OffsetDateTime::from_unix_timestamp(1_767_225_600 + i64::from(rand_u16())).unwrap();
+    let answers = json!([1, 1, 1, 1, 1, 1, 1, 1, 2]);
+    let body = json!({"instrument": "phq9", "answers": answers, "completed_at": concord_domain::values::format_rfc3339(at)});
+    let (s, b) = app.api("POST", &format!("/api/v1/clients/{}/responses", w.client), Some(&w.owner), Some(body)).await;
+    assert_eq!(s, 201, "{b}");
+    let (s, list) = app.api("GET", &format!("/api/v1/clients/{}/prompts?status=open", w.client), Some(&w.owner), None).await;
+    assert_eq!(s, 200);
+    let at_ts = at.unix_timestamp();
+    list.as_array().unwrap().iter().find(|p| p["key"] == format!("safety:phq9:{at_ts}")).unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+fn rand_u16() -> u16 {
+    let b = uuid::Uuid::new_v4();
+    u16::from_le_bytes([b.as_bytes()[0], b.as_bytes()[1]])
+}
+
+/// A fresh draft note of the world's client.
+async fn draft_note(app: &TestApp) -> String {
+    let w = &app.world;
+    let (s, b) =
+        app.api("POST", &format!("/api/v1/clients/{}/notes", w.client), Some(&w.owner), Some(json!({"body": "Matrix draft"}))).await;
+    assert_eq!(s, 201, "{b}");
+    b["id"].as_str().unwrap().to_owned()
 }
 
 trait WithPath {

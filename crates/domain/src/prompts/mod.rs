@@ -66,6 +66,7 @@
 
 mod config;
 mod facts;
+pub mod guide;
 mod lifecycle;
 mod rules;
 

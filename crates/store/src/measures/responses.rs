@@ -341,6 +341,7 @@ pub(super) async fn insert_response(
     .execute(&mut **tx)
     .await
     .map_err(|e| StoreError::unique_or(e, "a submission with this idempotency key"))?;
+    crate::prompts::after_response(tx, ctx, practice_id, client_id, &input.score, input.completed_at).await?;
     Ok(Inserted::New(ResponseRecord {
         id,
         client_id,

@@ -2,6 +2,7 @@
 //! another care team's client answers 404, exactly like a missing one.
 
 pub mod measures;
+pub mod records;
 
 use crate::auth::{ApiCaller, ApiJson, parse_path_id};
 use crate::error::{ApiError, AppError};
