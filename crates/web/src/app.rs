@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
-use pages::{account, admin, clients, login, measures, transcripts};
+use pages::{account, admin, clients, login, measures, records, transcripts};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
@@ -82,6 +82,18 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
             post(transcripts::upload).layer(DefaultBodyLimit::max(transcripts::UPLOAD_LIMIT)),
         )
         .add("POST", "/clients/{id}/sessions/{session_id}/transcript/discard-text", post(transcripts::discard_text))
+        .add("GET", "/clients/{id}/prompts", get(records::show_prompts))
+        .add("POST", "/clients/{id}/prompts/{prompt_id}/resolve", post(records::resolve_prompt))
+        .add("GET", "/clients/{id}/safety-plan", get(records::show_safety_plan))
+        .add("POST", "/clients/{id}/safety-plan", post(records::save_safety_plan))
+        .add("GET", "/clients/{id}/safety-plan/print", get(records::print_safety_plan))
+        .add("GET", "/clients/{id}/notes", get(records::show_notes))
+        .add("POST", "/clients/{id}/notes", post(records::create_note))
+        .add("GET", "/clients/{id}/notes/{note_id}", get(records::show_note))
+        .add("POST", "/clients/{id}/notes/{note_id}/edit", post(records::edit_note))
+        .add("POST", "/clients/{id}/notes/{note_id}/sign", post(records::sign_note))
+        .add("POST", "/clients/{id}/notes/{note_id}/addenda", post(records::add_addendum))
+        .add("GET", "/clients/{id}/timeline", get(records::show_timeline))
         .add("GET", "/clients/{id}/break-glass", get(clients::break_glass_form))
         .add("POST", "/clients/{id}/break-glass", post(clients::break_glass))
         .add("GET", "/account", get(account::account))
@@ -102,6 +114,9 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         .add("POST", "/admin/clients/{id}/erase", post(admin::erase))
         .add("GET", "/admin/instruments", get(admin::instruments))
         .add("POST", "/admin/instruments", post(admin::import_instrument).layer(DefaultBodyLimit::max(1024 * 1024)))
+        .add("GET", "/admin/guide", get(records::admin_guide))
+        .add("POST", "/admin/guide", post(records::save_guide_entry))
+        .add("POST", "/admin/guide/thresholds", post(records::save_thresholds))
         .add("GET", "/admin/audit", get(admin::audit_log))
         .add("GET", "/admin/break-glass", get(admin::break_glass_review))
         .add("GET", "/api/v1/me", get(api::me))
@@ -143,6 +158,7 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         .add("GET", "/portal", get(pages::portal::home))
         .add("GET", "/portal/forms/{instrument}", get(pages::portal::form))
         .add("POST", "/portal/forms/{instrument}", post(pages::portal::submit))
+        .add("GET", "/portal/safety-plan", get(records::portal_safety_plan))
         .add("POST", "/portal/logout", post(pages::portal::logout));
     let router = b.finish()?;
     let body_limit = state.config.body_limit;

@@ -115,6 +115,7 @@ pub struct SessionView {
 #[template(path = "client.html")]
 pub struct ClientPage {
     pub measures: crate::pages::measures::MeasuresSection,
+    pub prompts: crate::pages::records::PromptSummary,
     pub title: String,
     pub nav: Option<Nav>,
     pub href: String,

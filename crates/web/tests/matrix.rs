@@ -141,6 +141,47 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
             assert_eq!(s, 200);
             (r.path.replace("{id}", &id), Body::Json(json!({"body": "Matrix addendum"})))
         }
+        ("GET", "/clients/{id}/prompts")
+        | ("GET", "/clients/{id}/safety-plan")
+        | ("GET", "/clients/{id}/safety-plan/print")
+        | ("GET", "/clients/{id}/notes")
+        | ("GET", "/clients/{id}/timeline") => (r.path.replace("{id}", &c), Body::None),
+        ("POST", "/clients/{id}/prompts/{prompt_id}/resolve") => {
+            let pid = safety_prompt(app).await;
+            (
+                r.path.replace("{id}", &c).replace("{prompt_id}", &pid),
+                form(&[("response", "discussed"), ("note", "Matrix"), ("action", "Matrix action")]),
+            )
+        }
+        ("POST", "/clients/{id}/safety-plan") => (r.path.replace("{id}", &c), form(&[("warning_signs", "Matrix sign")])),
+        ("POST", "/clients/{id}/notes") => (r.path.replace("{id}", &c), form(&[("body", "Matrix note"), ("kind", "progress")])),
+        ("GET", "/clients/{id}/notes/{note_id}") | ("POST", "/clients/{id}/notes/{note_id}/sign") => {
+            (r.path.replace("{id}", &c).replace("{note_id}", &draft_note(app).await), Body::None)
+        }
+        ("POST", "/clients/{id}/notes/{note_id}/edit") => {
+            (r.path.replace("{id}", &c).replace("{note_id}", &draft_note(app).await), form(&[("body", "Matrix edit")]))
+        }
+        ("POST", "/clients/{id}/notes/{note_id}/addenda") => {
+            let id = draft_note(app).await;
+            let (s, _) = app.api("POST", &format!("/api/v1/notes/{id}/sign"), Some(&w.owner), None).await;
+            assert_eq!(s, 200);
+            (r.path.replace("{id}", &c).replace("{note_id}", &id), form(&[("body", "Matrix addendum")]))
+        }
+        ("GET", "/admin/guide") | ("GET", "/portal/safety-plan") => (r.path.into(), Body::None),
+        ("POST", "/admin/guide") => {
+            (r.path.into(), form(&[("situation", "normalising"), ("title", "Matrix entry"), ("body", "A matrix phrasing")]))
+        }
+        ("POST", "/admin/guide/thresholds") => (
+            r.path.into(),
+            form(&[
+                ("min_attended_sessions", "6"),
+                ("min_weeks", "8"),
+                ("impairment_above", "20"),
+                ("impairment_consecutive", "3"),
+                ("alliance_min_baseline", "3"),
+                ("alliance_drop_percent", "15"),
+            ]),
+        ),
         ("GET", "/api/v1/instruments") => (r.path.into(), Body::None),
         ("GET", "/api/v1/instruments/{instrument}") => (r.path.replace("{instrument}", "phq9"), Body::None),
         ("POST", "/api/v1/instruments") => {

@@ -176,8 +176,10 @@ pub async fn client_page(
     let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
     let sessions = clients::list_sessions(&state.store, &staff.ctx, &access).await?;
     let measures = crate::pages::measures::section(state, staff, &access, &sessions, new_portal_url).await?;
+    let prompts = crate::pages::records::prompt_summary(state, staff, &access).await?;
     Ok(ClientPage {
         measures,
+        prompts,
         title: rec.name.clone(),
         nav: nav(staff, "caseload"),
         href: format!("/clients/{id}"),

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod login;
 pub mod measures;
 pub mod portal;
+pub mod records;
 pub mod transcripts;
 
 use crate::auth::Staff;

@@ -134,6 +134,7 @@ pub struct ThanksPage {
     pub signed_in: bool,
     pub name: String,
     pub safety: bool,
+    pub crisis_lines: &'static [concord_domain::records::CrisisLine],
 }
 
 fn message(status: StatusCode, heading: &str, message: &str, hint: Option<&str>, signed_in: bool) -> Response {
@@ -573,7 +574,13 @@ pub async fn submit(
     match measures::portal_record_response(&state.store, &caller.ctx, &caller.access, input).await {
         Ok(record) => {
             let safety = record.flags.iter().any(|f| f.as_str() == "safety");
-            render(&ThanksPage { title: "Thank you".into(), signed_in: true, name: def.name().to_owned(), safety })
+            render(&ThanksPage {
+                title: "Thank you".into(),
+                signed_in: true,
+                name: def.name().to_owned(),
+                safety,
+                crisis_lines: &concord_domain::records::CRISIS_LINES,
+            })
         }
         Err(StoreError::Invalid(m)) => again(StatusCode::UNPROCESSABLE_ENTITY, m, key),
         Err(StoreError::Conflict(_)) => again(
