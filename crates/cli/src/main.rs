@@ -9,6 +9,7 @@ mod demo;
 mod demo_measures;
 mod measures;
 mod mi;
+mod prompts;
 mod serve;
 mod setup;
 
@@ -67,6 +68,11 @@ enum Command {
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
+    },
+    /// Clinical prompts: the sweep for time-based rules (run it from cron or a timer).
+    Prompts {
+        #[command(subcommand)]
+        command: prompts::PromptsCommand,
     },
     /// Motivational-interviewing transcript coding.
     Mi {
@@ -130,6 +136,7 @@ fn main() -> ExitCode {
             Command::Outcome(args) => measures::outcome(args),
             Command::Mi { command } => mi::run(command),
             Command::Bench { command } => bench::run(command).await,
+            Command::Prompts { command } => prompts::run(command).await,
         }
     });
     match result {

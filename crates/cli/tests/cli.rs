@@ -547,3 +547,77 @@ fn mi_code_json_contract() {
     std::fs::write(&f, "").unwrap();
     assert_eq!(concord(&["mi", "code", f.to_str().unwrap()]).status.code(), Some(2));
 }
+
+/// `concord prompts sweep`: its JSON contract, and idempotence (a second run opens nothing),
+/// over a caseload written through the store (pending marks) and over the sweep benchmark's
+/// bulk-seeded one (overdue measures, deferred prompts come due).
+async fn prompts_sweep(pg: bool) {
+    let Some(s) = setup(pg).await else { return };
+    let seeded = s.run(&["bench", "seed", "--clients", "3", "--years", "1"]);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let sweep = |s: &Setup| json_of(&s.run(&["prompts", "sweep", "--json"]));
+    let first = sweep(&s);
+    for field in ["clients_checked", "clients_evaluated", "opened", "reopened", "elapsed_ms"] {
+        assert!(first[field].is_u64(), "{field} in {first}");
+    }
+    assert!(first["clients_evaluated"].as_u64().unwrap() >= 3, "every client written to is evaluated: {first}");
+    let second = sweep(&s);
+    assert_eq!(second["opened"], 0, "idempotent: {second}");
+    assert_eq!(second["reopened"], 0, "{second}");
+    assert_eq!(second["clients_evaluated"], 0, "nothing left to do: {second}");
+
+    let bulk = s.run(&["bench", "seed-prompts", "--clients", "20", "--years", "1"]);
+    assert!(bulk.status.success(), "{}", text(&bulk.stderr));
+    let first = sweep(&s);
+    assert!(first["clients_checked"].as_u64().unwrap() >= 18, "{first}");
+    assert!(first["opened"].as_u64().unwrap() > 0, "overdue measures open prompts: {first}");
+    let second = sweep(&s);
+    assert_eq!((second["opened"].as_u64(), second["reopened"].as_u64()), (Some(0), Some(0)), "idempotent: {second}");
+
+    let human = s.run(&["prompts", "sweep"]);
+    assert!(human.status.success(), "{}", text(&human.stderr));
+    assert!(text(&human.stdout).contains("opened 0 prompts"), "{}", text(&human.stdout));
+    let verify = s.run(&["audit", "verify"]);
+    assert!(verify.status.success(), "the seeded data leaves the audit chain intact: {}", text(&verify.stderr));
+}
+
+#[tokio::test]
+async fn prompts_sweep_sqlite() {
+    prompts_sweep(false).await;
+}
+
+#[tokio::test]
+async fn prompts_sweep_postgres() {
+    if pg_url().is_some() {
+        prompts_sweep(true).await;
+    }
+}
+
+#[test]
+fn prompts_sweep_misuse_and_unreachable_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for args in [
+        vec!["prompts", "sweep", "--data-dir", d],
+        vec!["prompts", "sweep", "--data-dir", d, "--database-url", "mysql://x"],
+        vec!["prompts", "sweep", "--data-dir", d, "--frobnicate"],
+        vec!["prompts"],
+    ] {
+        let out = concord(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(!text(&out.stderr).trim().is_empty(), "{args:?} says why");
+    }
+    let help = concord(&["prompts", "sweep", "--help"]);
+    assert!(help.status.success());
+    assert!(text(&help.stdout).contains("--json") && text(&help.stdout).contains("--database-url"), "{}", text(&help.stdout));
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .args(["prompts", "sweep", "--data-dir", d, "--database-url", "postgres://postgres@127.0.0.1:1/nothing"])
+        .env("CONCORD_PRACTICE_KEY", "00".repeat(32))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "an unreachable database is a failed operation: {}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("cannot connect to the postgres database"), "{}", text(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(30), "no hang");
+}
