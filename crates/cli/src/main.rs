@@ -7,6 +7,7 @@
 mod bench;
 mod demo;
 mod demo_measures;
+mod demo_records;
 mod measures;
 mod mi;
 mod prompts;

@@ -381,3 +381,54 @@ async fn prompt_list_bad_input(app: TestApp) {
     assert_eq!(s, 404);
 }
 both_engines!(prompt_list_bad_input);
+
+/// The pages refuse what the API refuses: a safety prompt without an action (422, the prompt
+/// still open) and an edit of a signed note (409, unchanged).
+async fn pages_refuse_bad_input(app: TestApp) {
+    let c = app.world.client;
+    let owner = &app.world.owner;
+    post_phq9(&app, 1, 10, "2026-03-01T11:00:00Z").await;
+    let pid = open_prompts(&app).await.into_iter().find(|p| p["kind"] == "safety").unwrap()["id"].as_str().unwrap().to_owned();
+    let r = app
+        .page(
+            "POST",
+            &format!("/clients/{c}/prompts/{pid}/resolve"),
+            Some(&owner.cookie),
+            Some(&[("response", "discussed"), ("note", "x"), ("action", "")]),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("documented action"));
+    assert!(open_prompts(&app).await.iter().any(|p| p["id"] == pid.as_str()));
+    let r = app.page("GET", &format!("/clients/{c}/prompts"), Some(&owner.cookie), None).await;
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Safety concern"), "the prompts page leads with the safety panel");
+    assert!(html.contains("988"), "and the crisis lines");
+
+    let (_, b) = app.api("POST", &format!("/api/v1/clients/{c}/notes"), Some(owner), Some(json!({"body": "Signed body"}))).await;
+    let nid = b["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.api("POST", &format!("/api/v1/notes/{nid}/sign"), Some(owner), None).await.0, 200);
+    let r = app.page("POST", &format!("/clients/{c}/notes/{nid}/edit"), Some(&owner.cookie), Some(&[("body", "Rewritten")])).await;
+    assert_eq!(r.status(), 409);
+    let (_, n) = app.api("GET", &format!("/api/v1/notes/{nid}"), Some(owner), None).await;
+    assert_eq!(n["body"], "Signed body");
+    // The safety plan page saves a version from one-entry-per-line text, and refuses an empty plan.
+    let r = app.page("POST", &format!("/clients/{c}/safety-plan"), Some(&owner.cookie), Some(&[("warning_signs", "  ")])).await;
+    assert_eq!(r.status(), 422);
+    let r = app
+        .page(
+            "POST",
+            &format!("/clients/{c}/safety-plan"),
+            Some(&owner.cookie),
+            Some(&[("warning_signs", "Not sleeping\nSkipping meals"), ("reasons_for_living", "<script>alert(1)</script>")]),
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, plan) = app.api("GET", &format!("/api/v1/clients/{c}/safety-plan"), Some(owner), None).await;
+    assert_eq!(plan["warning_signs"], json!(["Not sleeping", "Skipping meals"]));
+    // Free text is escaped on the printable page.
+    let (s, html) = app.get_html(&format!("/clients/{c}/safety-plan/print"), owner).await;
+    assert_eq!(s, 200);
+    assert!(!html.contains("<script>alert(1)</script>") && html.contains("alert(1)"));
+}
+both_engines!(pages_refuse_bad_input);
