@@ -62,19 +62,12 @@ async fn resolve(
     Ok(())
 }
 
-async fn note(
-    store: &Store,
-    ctx: &Ctx,
-    rec: &RecordAccess,
-    session: Option<concord_domain::ids::SessionId>,
-    kind: NoteKind,
-    body: &str,
-    med: Option<MedicationConversation>,
-    sign: bool,
-) -> Result<concord_domain::ids::NoteId, CliError> {
-    let id =
-        notes::create_note(store, ctx, rec, NewNote { session_id: session, kind, body: body.to_owned(), medication_conversation: med })
-            .await?;
+fn draft(session: Option<concord_domain::ids::SessionId>, kind: NoteKind, body: &str, med: Option<MedicationConversation>) -> NewNote {
+    NewNote { session_id: session, kind, body: body.to_owned(), medication_conversation: med }
+}
+
+async fn note(store: &Store, ctx: &Ctx, rec: &RecordAccess, new: NewNote, sign: bool) -> Result<concord_domain::ids::NoteId, CliError> {
+    let id = notes::create_note(store, ctx, rec, new).await?;
     if sign {
         notes::sign_note(store, ctx, rec, id).await?;
     }
@@ -116,10 +109,12 @@ pub async fn seed(store: &Store, ctx: &Ctx, now: OffsetDateTime, made: &[(Client
                     store,
                     &then,
                     &rec,
-                    s,
-                    NoteKind::Progress,
-                    "Reviewed the week with Maya. Mood still low most days; sleep broken. She raised whether medication might help.",
-                    Some(med),
+                    draft(
+                        s,
+                        NoteKind::Progress,
+                        "Reviewed the week with Maya. Mood still low most days; sleep broken. She raised whether medication might help.",
+                        Some(med),
+                    ),
                     true,
                 )
                 .await?;
@@ -135,10 +130,12 @@ pub async fn seed(store: &Store, ctx: &Ctx, now: OffsetDateTime, made: &[(Client
                     store,
                     &at(now, 21),
                     &rec,
-                    s,
-                    NoteKind::Process,
-                    "Noticed my own pull to reassure her about medication; stayed with her ambivalence instead. Take to supervision.",
-                    None,
+                    draft(
+                        s,
+                        NoteKind::Process,
+                        "Noticed my own pull to reassure her about medication; stayed with her ambivalence instead. Take to supervision.",
+                        None,
+                    ),
                     false,
                 )
                 .await?;
@@ -147,10 +144,12 @@ pub async fn seed(store: &Store, ctx: &Ctx, now: OffsetDateTime, made: &[(Client
                     store,
                     ctx,
                     &rec,
-                    latest,
-                    NoteKind::Progress,
-                    "Week 3 of the sleep plan: bedtime routine kept 5 of 7 nights. Still waking early.",
-                    None,
+                    draft(
+                        latest,
+                        NoteKind::Progress,
+                        "Week 3 of the sleep plan: bedtime routine kept 5 of 7 nights. Still waking early.",
+                        None,
+                    ),
                     false,
                 )
                 .await?;
@@ -218,10 +217,12 @@ pub async fn seed(store: &Store, ctx: &Ctx, now: OffsetDateTime, made: &[(Client
                     store,
                     &then,
                     &rec,
-                    s,
-                    NoteKind::Progress,
-                    "Sofia's scores have risen over the last two months and she has missed sessions. Raised it openly.",
-                    Some(med),
+                    draft(
+                        s,
+                        NoteKind::Progress,
+                        "Sofia's scores have risen over the last two months and she has missed sessions. Raised it openly.",
+                        Some(med),
+                    ),
                     true,
                 )
                 .await?;

@@ -33,18 +33,20 @@ pub async fn practice_guide(store: &Store, practice_id: PracticeId) -> Result<Ve
     Ok(merged(&entries))
 }
 
-/// Saves an entry: `key` names a shipped entry to replace, or is `None` for a new one.
-/// `hidden` removes the entry from the practice's guide.
-pub async fn save_entry(
-    store: &Store,
-    ctx: &Ctx,
-    access: &PracticeAdminAccess,
-    key: Option<&str>,
-    situation: Situation,
-    title: &str,
-    body: &str,
-    hidden: bool,
-) -> Result<String, StoreError> {
+/// A practice's edit: `key` names a shipped entry (or an earlier edit) to replace, or is
+/// `None` for a new entry; `hidden` removes the entry from the practice's guide.
+#[derive(Debug, Clone, Copy)]
+pub struct GuideEdit<'a> {
+    pub key: Option<&'a str>,
+    pub situation: Situation,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub hidden: bool,
+}
+
+/// Saves an entry; returns its key.
+pub async fn save_entry(store: &Store, ctx: &Ctx, access: &PracticeAdminAccess, edit: GuideEdit<'_>) -> Result<String, StoreError> {
+    let GuideEdit { key, situation, title, body, hidden } = edit;
     let (title, body) = (title.trim(), body.trim());
     if !hidden && (title.is_empty() || body.is_empty()) {
         return Err(StoreError::Invalid("an entry needs a title and at least one phrasing".into()));

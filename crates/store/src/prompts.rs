@@ -530,8 +530,23 @@ pub async fn sweep(store: &Store, ctx: &Ctx) -> Result<SweepReport, StoreError> 
     let (checked, overdue) = overdue_clients(store, now).await?;
     todo.extend(overdue);
     let mut report = SweepReport { clients_checked: checked, ..Default::default() };
-    for (p, c) in &todo {
-        let e = evaluate_client(store, ctx, p.parse().map_err(|_| corrupt("practice"))?, c.parse().map_err(|_| corrupt("client"))?).await?;
+    let todo = todo
+        .iter()
+        .map(|(p, c)| Ok((p.parse().map_err(|_| corrupt("practice"))?, c.parse().map_err(|_| corrupt("client"))?)))
+        .collect::<Result<Vec<(PracticeId, ClientId)>, StoreError>>()?;
+    // Several clients at a time: their reads (the whole record) run in parallel on separate
+    // connections; their writes still queue on the write lock, one client per transaction,
+    // exactly as when evaluated one by one.
+    let mut todo = todo.into_iter();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while running.len() < SWEEP_CONCURRENCY {
+            let Some((p, c)) = todo.next() else { break };
+            let (store, ctx) = (store.clone(), ctx.clone());
+            running.spawn(async move { evaluate_client(&store, &ctx, p, c).await });
+        }
+        let Some(done) = running.join_next().await else { break };
+        let e = done.map_err(|e| StoreError::Unavailable(format!("sweep evaluation stopped: {e}")))??;
         report.clients_evaluated += 1;
         report.opened += e.opened;
         report.reopened += e.reopened;
@@ -546,6 +561,9 @@ pub async fn sweep(store: &Store, ctx: &Ctx) -> Result<SweepReport, StoreError> 
     tx.commit().await?;
     Ok(report)
 }
+
+/// How many clients the sweep evaluates at once (a few per core of a small server).
+const SWEEP_CONCURRENCY: usize = 4;
 
 /// Active clients with an active schedule, and those among them with an overdue measure
 /// whose overdue prompt is not held yet. One pass over schedules (index seeks for the latest
@@ -653,7 +671,7 @@ pub async fn list_prompts(store: &Store, ctx: &Ctx, access: &RecordAccess, filte
     .fetch_all(store.pool())
     .await?;
     let mut out = rows.iter().map(prompt_from).collect::<Result<Vec<_>, _>>()?;
-    out.sort_by(|a, b| (a.status != "open", a.urgency).cmp(&(b.status != "open", b.urgency)));
+    out.sort_by_key(|p| (p.status != "open", p.urgency));
     let mut ev = staff_event(ctx, access, "prompt.list", None);
     ev.detail = format!("{} status={} count={}", ev.detail, state.unwrap_or("all"), out.len());
     store.audit_read(ctx, ev).await?;

@@ -95,6 +95,8 @@ pub struct CaseloadRow {
 pub struct CaseloadPage {
     /// Overdue measures across the caseload: (client name, href, what, since).
     pub overdue: Vec<(String, String, String, String)>,
+    /// Open prompts that want attention soon or today: (client name, href, prompt, urgency).
+    pub attention: Vec<(String, String, &'static str, &'static str)>,
     pub title: String,
     pub nav: Option<Nav>,
     pub whole_practice: bool,

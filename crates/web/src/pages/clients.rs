@@ -54,8 +54,10 @@ pub async fn caseload(State(state): State<AppState>, staff: Staff, Query(q): Que
         if scope.whole_practice() { format!("/admin/clients/{}/care-team", c.id) } else { format!("/clients/{}", c.id) }
     });
     let overdue = if scope.whole_practice() { Vec::new() } else { add_measures(&state, &staff, &scope, &list, &mut rows).await? };
+    let attention = if scope.whole_practice() { Vec::new() } else { needs_attention(&state, &staff, &scope, &list).await? };
     Ok(render(&CaseloadPage {
         overdue,
+        attention,
         title: "Caseload".into(),
         nav: nav(&staff, "caseload"),
         whole_practice: scope.whole_practice(),
@@ -63,6 +65,28 @@ pub async fn caseload(State(state): State<AppState>, staff: Staff, Query(q): Que
         include_archived,
         clients: rows,
     }))
+}
+
+/// Open prompts on the caseload that want attention today (safety) or soon, most urgent first:
+/// (client name, link to the prompts, what, urgency). Overdue-measure prompts are left to the
+/// overdue list.
+async fn needs_attention(
+    state: &AppState,
+    staff: &Staff,
+    scope: &policy::CaseloadScope,
+    list: &[ClientSummary],
+) -> Result<Vec<(String, String, &'static str, &'static str)>, PageError> {
+    let mut open = concord_store::prompts::open_prompts_for_caseload(&state.store, &staff.ctx, scope).await?;
+    open.retain(|(_, _, u)| *u != concord_domain::prompts::Urgency::Routine);
+    open.sort_by_key(|(c, k, u)| (*u, *k, *c));
+    open.dedup();
+    Ok(open
+        .into_iter()
+        .filter_map(|(id, kind, urgency)| {
+            let c = list.iter().find(|c| c.id == id)?;
+            Some((c.name.clone(), format!("/clients/{id}/prompts"), kind.label(), urgency.as_str()))
+        })
+        .collect())
 }
 
 /// Fills the measures and overdue columns of a caseload, and returns the overdue list:

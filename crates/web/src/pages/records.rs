@@ -909,19 +909,11 @@ pub async fn save_guide_entry(
 ) -> Result<Response, PageError> {
     let result = match Situation::parse(&form.situation) {
         None => Err(AppError::Unprocessable("choose a situation".into())),
-        Some(s) => guide::save_entry(
-            &state.store,
-            &admin.staff.ctx,
-            &admin.access,
-            form.key.as_deref(),
-            s,
-            &form.title,
-            &form.body,
-            form.hide.is_some(),
-        )
-        .await
-        .map(|_| ())
-        .map_err(AppError::from),
+        Some(situation) => {
+            let edit =
+                guide::GuideEdit { key: form.key.as_deref(), situation, title: &form.title, body: &form.body, hidden: form.hide.is_some() };
+            guide::save_entry(&state.store, &admin.staff.ctx, &admin.access, edit).await.map(|_| ()).map_err(AppError::from)
+        }
     };
     match result {
         Ok(()) => Ok(Redirect::to("/admin/guide?saved=1").into_response()),
