@@ -191,6 +191,14 @@ pub async fn set_practice_config(
     .await?;
     let ev = ctx.event(Some(&access.actor()), &access.practice_id().to_string(), "prompt_settings.set", "practice");
     audit::append(&mut tx, &ev).await?;
+    // New thresholds can change every rule's outcome: evaluate the practice's active clients.
+    sqlx::query(
+        "INSERT INTO prompt_pending (client_id, practice_id, since) SELECT id, practice_id, $2 FROM clients          WHERE practice_id = $1 AND status = 'active' ON CONFLICT (client_id) DO NOTHING",
+    )
+    .bind(access.practice_id().to_string())
+    .bind(ctx.ts())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }

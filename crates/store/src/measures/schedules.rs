@@ -197,6 +197,7 @@ pub async fn set_schedule(
     };
     ev.record_id = Some(id.to_string());
     audit::append(&mut tx, &ev).await?;
+    crate::prompts::mark_pending(&mut tx, ctx, access.practice_id(), access.client_id()).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -221,6 +222,7 @@ pub async fn remove_schedule(store: &Store, ctx: &Ctx, access: &RecordAccess, id
     let mut ev = record_event(ctx, access, "schedule.remove", "measure_schedule");
     ev.record_id = Some(id.to_string());
     audit::append(&mut tx, &ev).await?;
+    crate::prompts::mark_pending(&mut tx, ctx, access.practice_id(), access.client_id()).await?;
     tx.commit().await?;
     Ok(())
 }
