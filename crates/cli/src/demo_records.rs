@@ -53,9 +53,11 @@ async fn resolve(
     safety: Option<&str>,
     note: Option<&str>,
 ) -> Result<(), CliError> {
-    if let Some(id) = open_prompt(store, ctx, rec, kind).await? {
-        let action = Action { response, safety_action: safety.map(|s| SafetyAction { what_was_done: s.to_owned() }) };
-        prompts::resolve_prompt(store, ctx, rec, id, Resolution { action, note: note.map(str::to_owned) })
+    // Every open prompt of the kind (one per measure, say), with the same documented response.
+    let open = prompts::list_prompts(store, ctx, rec, StatusFilter::Open).await?;
+    for p in open.into_iter().filter(|p| p.kind == kind) {
+        let action = Action { response: response.clone(), safety_action: safety.map(|s| SafetyAction { what_was_done: s.to_owned() }) };
+        prompts::resolve_prompt(store, ctx, rec, p.id, Resolution { action, note: note.map(str::to_owned) })
             .await
             .map_err(|e| CliError::failed(format!("demo prompt: {e}")))?;
     }
@@ -234,6 +236,16 @@ pub async fn seed(store: &Store, ctx: &Ctx, now: OffsetDateTime, made: &[(Client
                     Response::ClientDeclined { reasons_in_their_words: "I'm scared medication will change who I am. Not yet.".into() },
                     None,
                     None,
+                )
+                .await?;
+                resolve(
+                    store,
+                    ctx,
+                    &rec,
+                    PromptKind::NoProgressDespiteEngagement,
+                    Response::ReferralOffered { to: Some("Dr. Omar Haddad (psychiatrist, community mental health team)".into()) },
+                    None,
+                    Some("Offered in the same conversation; she declined for now (see the note of that session)."),
                 )
                 .await?;
                 resolve(
