@@ -432,3 +432,42 @@ async fn pages_refuse_bad_input(app: TestApp) {
     assert!(!html.contains("<script>alert(1)</script>") && html.contains("alert(1)"));
 }
 both_engines!(pages_refuse_bad_input);
+
+/// Concurrent writes that raise the same safety concern (the same PHQ-9 completion sent eight
+/// times at once, as a flaky connection might) open exactly one prompt; so do concurrent
+/// evaluator passes over the writes that follow.
+async fn no_duplicate_prompts_under_concurrent_writes(app: TestApp) {
+    let c = app.world.client;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let http = app.http.clone();
+        let url = format!("{}/api/v1/clients/{c}/responses", app.base);
+        let token = app.world.owner.token.clone();
+        let body = json!({"instrument": "phq9", "answers": phq9(2, 10), "completed_at": "2026-03-01T08:00:00Z", "idempotency_key": format!("k{i}")});
+        tasks.push(tokio::spawn(async move { http.post(url).bearer_auth(token).json(&body).send().await.unwrap().status().as_u16() }));
+    }
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.push(t.await.unwrap());
+    }
+    assert!(codes.iter().all(|s| *s == 201), "{codes:?}");
+    let mut passes = Vec::new();
+    for _ in 0..4 {
+        let (store, ctx) = (app.store.clone(), app.ctx());
+        passes.push(tokio::spawn(async move { concord_store::prompts::evaluate_pending(&store, &ctx, 10).await }));
+    }
+    for p in passes {
+        let _ = p.await.unwrap();
+    }
+    evaluate(&app).await;
+    let open = open_prompts(&app).await;
+    let safety: Vec<&Value> = open.iter().filter(|p| p["kind"] == "safety").collect();
+    assert_eq!(safety.len(), 1, "{open:?}");
+    let total: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM prompts WHERE client_id = $1 AND kind = 'safety'")
+        .bind(c.to_string())
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(total.0, 1);
+}
+both_engines!(no_duplicate_prompts_under_concurrent_writes);
