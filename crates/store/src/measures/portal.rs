@@ -424,7 +424,7 @@ pub async fn portal_record_response(
     ev.detail =
         format!("link={} response={} instrument={}{}", access.link_id(), record.id, record.instrument, if replay { " replay" } else { "" });
     audit::append(&mut tx, &ev).await?;
-    tx.commit().await?;
+    store.commit_with_queued(tx, ctx).await?;
     Ok(record)
 }
 

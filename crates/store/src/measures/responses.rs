@@ -384,7 +384,7 @@ pub async fn record_response(store: &Store, ctx: &Ctx, access: &RecordAccess, in
     ev.record_id = Some(record.id.to_string());
     ev.detail = format!("basis={} instrument={} source={}", access.basis().as_str(), record.instrument, record.source.as_str());
     audit::append(&mut tx, &ev).await?;
-    tx.commit().await?;
+    store.commit_with_queued(tx, ctx).await?;
     Ok(record)
 }
 
