@@ -244,18 +244,24 @@ impl Store {
         Ok(Tx { inner: self.pool.begin().await?, _write: None })
     }
 
-    /// Commits a write transaction together with the audit entries the request has queued so
-    /// far (its reads, its API token use), so a write request costs one durable commit. On
-    /// failure the entries stay queued for the request's final flush.
-    pub(crate) async fn commit_with_queued(&self, mut tx: Tx, ctx: &Ctx) -> Result<(), StoreError> {
-        let Some(q) = &ctx.queue else {
-            tx.commit().await?;
-            return Ok(());
-        };
+    /// Appends the audit entries the request has queued so far (its reads, its API token use)
+    /// to a write transaction, first, so they commit with the write and a write request costs
+    /// one durable commit. Returns how many; pass it to [`Store::commit_queued`]. Until that
+    /// commit succeeds the entries stay queued for the request's final flush.
+    pub(crate) async fn append_queued(&self, tx: &mut Tx, ctx: &Ctx) -> Result<usize, StoreError> {
+        let Some(q) = &ctx.queue else { return Ok(0) };
         let events = q.peek();
-        audit::append_many(&mut tx, events.iter()).await?;
+        audit::append_many(tx, events.iter()).await?;
+        Ok(events.len())
+    }
+
+    /// Commits a write transaction that took `appended` queued entries ([`Store::append_queued`])
+    /// and takes them off the queue.
+    pub(crate) async fn commit_queued(&self, tx: Tx, ctx: &Ctx, appended: usize) -> Result<(), StoreError> {
         tx.commit().await?;
-        q.drop_first(events.len());
+        if let Some(q) = &ctx.queue {
+            q.drop_first(appended);
+        }
         Ok(())
     }
 

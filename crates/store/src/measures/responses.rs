@@ -371,6 +371,7 @@ pub async fn record_response(store: &Store, ctx: &Ctx, access: &RecordAccess, in
         return Err(StoreError::Invalid("only the client portal records portal responses".into()));
     }
     let mut tx = store.begin().await?;
+    let queued = store.append_queued(&mut tx, ctx).await?;
     let writer = Writer::Staff(access.actor().user_id);
     let inserted = insert_response(store, &mut tx, ctx, access.practice_id(), access.client_id(), &input, &writer).await?;
     let (record, action) = match inserted {
@@ -384,7 +385,7 @@ pub async fn record_response(store: &Store, ctx: &Ctx, access: &RecordAccess, in
     ev.record_id = Some(record.id.to_string());
     ev.detail = format!("basis={} instrument={} source={}", access.basis().as_str(), record.instrument, record.source.as_str());
     audit::append(&mut tx, &ev).await?;
-    store.commit_with_queued(tx, ctx).await?;
+    store.commit_queued(tx, ctx, queued).await?;
     Ok(record)
 }
 
