@@ -79,8 +79,13 @@ async fn add_measures(
     let overdue = concord_store::measures::overdue_for_caseload(&state.store, &staff.ctx, scope).await?;
     let config = concord_domain::measures::outcome::OutcomeConfig::default();
     let name_of = |id: &str| registry.get(id).map_or_else(|| id.to_owned(), |d| d.short_name().to_owned());
+    // One pass over the caseload's points, not one per client.
+    let mut by_client: std::collections::HashMap<ClientId, Vec<concord_store::measures::ScorePoint>> = std::collections::HashMap::new();
+    for (id, p) in points {
+        by_client.entry(id).or_default().push(p);
+    }
     for (row, client) in rows.iter_mut().zip(list) {
-        let mine: Vec<_> = points.iter().filter(|(id, _)| *id == client.id).map(|(_, p)| p.clone()).collect();
+        let mine = by_client.remove(&client.id).unwrap_or_default();
         let outcomes = crate::outcomes::summarise(&mine, &registry, &config);
         for m in outcomes.measures.iter().filter(|m| m.latest_total.is_some() && ["phq9", "gad7", "wsas"].contains(&m.instrument.as_str()))
         {
