@@ -440,3 +440,25 @@ pub async fn revoke_portal_link(
     store_measures::revoke_portal_link(&state.store, &staff.ctx, &access, link_id).await?;
     Ok(Redirect::to(&format!("/clients/{id}#portal")).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::thin_series;
+
+    #[test]
+    fn thinning_keeps_ends_and_extremes() {
+        let short: Vec<(i64, i32)> = (0..50).map(|i| (i, i32::try_from(i % 7).unwrap())).collect();
+        assert_eq!(thin_series(&short, 120), short, "short series unchanged");
+        // A long daily series with one spike and one trough in the middle.
+        let mut long: Vec<(i64, i32)> = (0..1092).map(|i| (i * 86_400, 10 + i32::try_from(i % 3).unwrap())).collect();
+        long[500].1 = 27;
+        long[700].1 = 0;
+        let thin = thin_series(&long, 120);
+        assert!(thin.len() <= 120 && thin.len() > 60, "{}", thin.len());
+        assert_eq!(thin.first(), long.first());
+        assert_eq!(thin.last(), long.last());
+        assert!(thin.contains(&long[500]) && thin.contains(&long[700]), "no peak or trough disappears");
+        assert!(thin.windows(2).all(|w| w[0].0 < w[1].0), "oldest first, no duplicates");
+        assert_eq!(thin, thin_series(&long, 120), "deterministic");
+    }
+}
