@@ -71,9 +71,15 @@ results+=("$(run "read: client record page" -H "Cookie: $cookie" "$base/clients/
 results+=("$(run "write: portal check-in submission" -s "$work/portal.lua" "$base")")
 results+=("$(run "write: API response submission" -s "$work/api.lua" "$base")")
 
+# Every request above was audited: the chains must still verify after the load.
+kill $(jobs -p) 2>/dev/null || true
+wait 2>/dev/null || true
+verify=$("$BIN" audit verify "${data[@]}" 2>&1) && verified="$verify" || verified="BROKEN: $verify"
+
 printf '\nreference: bare durable single-row SQLite commits on the same disk: %.0f/s\n' "$reference"
 for r in "${results[@]}"; do
   IFS='|' read -r name rps p50 p99 errs <<<"$r"
   ratio=$(python3 -c "print(f'{float(\"$rps\")/float(\"$reference\"):.2f}')")
   printf '%-45s %8s req/s  p50 %-9s p99 %-9s non-2xx/3xx %-6s  ratio to bare commits %s\n' "$name" "$rps" "$p50" "$p99" "$errs" "$ratio"
 done
+echo "audit chains after the load: $verified"

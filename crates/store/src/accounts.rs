@@ -392,7 +392,9 @@ pub async fn touch_session(store: &Store, ctx: &Ctx, secret: &str, idle: Duratio
     }
     // Write at most once a minute per session: idle timeout precision is a minute.
     if now - last_seen >= 60 {
-        sqlx::query("UPDATE auth_sessions SET last_seen_at = $1 WHERE id_hash = $2").bind(now).bind(&hash).execute(store.pool()).await?;
+        let mut tx = store.begin().await?;
+        sqlx::query("UPDATE auth_sessions SET last_seen_at = $1 WHERE id_hash = $2").bind(now).bind(&hash).execute(&mut *tx).await?;
+        tx.commit().await?;
     }
     Ok(Some(LoginSession { id_hash: hash, user, stage }))
 }
@@ -479,18 +481,23 @@ pub async fn authenticate_token(store: &Store, ctx: &Ctx, secret: &str) -> Resul
             .await?;
         return Ok(None);
     }
-    {
+    // Last use is kept to the minute, like a session's last activity: at most one write a
+    // minute per token.
+    let last_used: Option<i64> = r.try_get("last_used_at")?;
+    if last_used.is_none_or(|t| ctx.ts() - t >= 60) {
         let mut tx = store.begin().await?;
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(ctx.ts())
             .bind(token_id.to_string())
             .execute(&mut *tx)
             .await?;
-        let mut ev = ctx.event(Some(&user.actor()), &user.practice_id.to_string(), "token.use", "api_token");
-        ev.record_id = Some(token_id.to_string());
-        audit::append(&mut tx, &ev).await?;
         tx.commit().await?;
     }
+    // Every use is audited. With a request's queue (the web layer) the entry commits with the
+    // request's write, or with its reads before the response leaves; else at once.
+    let mut ev = ctx.event(Some(&user.actor()), &user.practice_id.to_string(), "token.use", "api_token");
+    ev.record_id = Some(token_id.to_string());
+    store.audit_read(ctx, ev).await?;
     Ok(Some((user, token_id)))
 }
 

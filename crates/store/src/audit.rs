@@ -109,6 +109,76 @@ pub async fn append(tx: &mut Tx, e: &AuditEvent) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Appends many entries inside the caller's transaction, in order: the same chain as calling
+/// [`append`] for each, but each chain's head is locked, read and written once.
+pub async fn append_many<'a>(tx: &mut Tx, events: impl Iterator<Item = &'a AuditEvent>) -> Result<(), StoreError> {
+    // (practice, last seq, last hash) of each chain touched so far.
+    let mut heads: Vec<(String, i64, String)> = Vec::new();
+    for e in events {
+        let idx = match heads.iter().position(|h| h.0 == e.practice_id) {
+            Some(i) => i,
+            None => {
+                sqlx::query("INSERT INTO audit_head (practice_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (practice_id) DO NOTHING")
+                    .bind(&e.practice_id)
+                    .bind(GENESIS)
+                    .execute(&mut **tx)
+                    .await?;
+                // A no-op UPDATE takes the head's row lock first, as `append` does.
+                let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE practice_id = $1 RETURNING seq, hash")
+                    .bind(&e.practice_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                heads.push((e.practice_id.clone(), row.try_get("seq")?, row.try_get("hash")?));
+                heads.len() - 1
+            }
+        };
+        let Some(head) = heads.get_mut(idx) else { continue };
+        let seq = head.1 + 1;
+        let prev = std::mem::take(&mut head.2);
+        let fields = EntryFields {
+            practice_id: &e.practice_id,
+            at: e.at,
+            actor_id: e.actor_id.as_deref(),
+            action: e.action,
+            record_kind: e.record_kind,
+            record_id: e.record_id.as_deref(),
+            client_id: e.client_id.as_deref(),
+            request_id: &e.request_id,
+            detail: &e.detail,
+        };
+        let hash = entry_hash(seq, &prev, &fields);
+        sqlx::query(
+            "INSERT INTO audit_log (practice_id, seq, at, actor_id, action, record_kind, record_id, client_id, request_id, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&e.practice_id)
+        .bind(seq)
+        .bind(e.at)
+        .bind(e.actor_id.as_deref())
+        .bind(e.action)
+        .bind(e.record_kind)
+        .bind(e.record_id.as_deref())
+        .bind(e.client_id.as_deref())
+        .bind(&e.request_id)
+        .bind(&e.detail)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+        head.1 = seq;
+        head.2 = hash;
+    }
+    for (practice, seq, hash) in &heads {
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE practice_id = $3")
+            .bind(seq)
+            .bind(hash)
+            .bind(practice)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The first place a chain is broken.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainBreak {

@@ -27,7 +27,37 @@ use time::OffsetDateTime;
 
 pub use db::Engine;
 
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A transaction. A write transaction on SQLite also holds the store's in-process write lock
+/// until it commits or is dropped, so writers queue on an async mutex instead of on SQLite's
+/// busy handler (which sleeps for milliseconds at a time and ruins tail latency).
+/// It dereferences to the connection, like `sqlx::Transaction`.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+    // Declared after `inner`: on drop, the transaction goes first, then the lock.
+    _write: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -76,6 +106,25 @@ impl AuditQueue {
     fn take(&self) -> Vec<audit::AuditEvent> {
         std::mem::take(&mut *self.lock())
     }
+    fn peek(&self) -> Vec<audit::AuditEvent> {
+        self.lock().clone()
+    }
+    /// Forgets the first `n` entries (those a write's transaction has just committed).
+    fn drop_first(&self, n: usize) {
+        let mut q = self.lock();
+        let n = n.min(q.len());
+        q.drain(..n);
+    }
+}
+
+/// Group commit of read audits: concurrent requests hand their entries to whichever of them
+/// holds `leader`, which commits everyone's pending entries in one transaction and tells each
+/// request the outcome. Every request still waits for its own entries' durable commit.
+#[derive(Default)]
+struct AuditBatcher {
+    leader: tokio::sync::Mutex<()>,
+    #[allow(clippy::type_complexity)]
+    pending: Mutex<Vec<(Vec<audit::AuditEvent>, tokio::sync::oneshot::Sender<Result<(), String>>)>>,
 }
 
 /// Per-request context: who asked (for the audit entry), under which request id, and when.
@@ -135,12 +184,25 @@ impl Ctx {
     }
 }
 
+impl AuditBatcher {
+    #[allow(clippy::type_complexity)]
+    fn pending_lock(&self) -> std::sync::MutexGuard<'_, Vec<(Vec<audit::AuditEvent>, tokio::sync::oneshot::Sender<Result<(), String>>)>> {
+        match self.pending.lock() {
+            Ok(q) => q,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
 /// The store: a pool, its engine, and the practice key.
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     engine: Engine,
     key: Arc<PracticeKey>,
+    /// SQLite's single writer, taken in process before `BEGIN IMMEDIATE` (unused on PostgreSQL).
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+    audit_batch: Arc<AuditBatcher>,
 }
 
 impl std::fmt::Debug for Store {
@@ -153,7 +215,7 @@ impl Store {
     /// Connects, verifies durability settings, migrates, and checks the key fits the data.
     pub async fn open(url: &str, key: PracticeKey) -> Result<Self, StoreError> {
         let (pool, engine) = db::connect(url).await?;
-        let store = Self { pool, engine, key: Arc::new(key) };
+        let store = Self { pool, engine, key: Arc::new(key), write_lock: Arc::default(), audit_batch: Arc::default() };
         accounts::check_practice_keys(&store).await?;
         Ok(store)
     }
@@ -172,15 +234,39 @@ impl Store {
     /// two writers queue on the busy timeout instead of failing on a lock upgrade.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self.engine {
-            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Engine::Postgres => self.pool.begin().await?,
+            Engine::Sqlite => {
+                let guard = self.write_lock.clone().lock_owned().await;
+                Tx { inner: self.pool.begin_with("BEGIN IMMEDIATE").await?, _write: Some(guard) }
+            }
+            Engine::Postgres => Tx { inner: self.pool.begin().await?, _write: None },
         })
     }
 
     /// A read transaction: a consistent snapshot without the write lock (reads defer their
     /// audit entries to `flush_audit`).
     pub async fn begin_read(&self) -> Result<Tx, StoreError> {
-        Ok(self.pool.begin().await?)
+        Ok(Tx { inner: self.pool.begin().await?, _write: None })
+    }
+
+    /// Appends the audit entries the request has queued so far (its reads, its API token use)
+    /// to a write transaction, first, so they commit with the write and a write request costs
+    /// one durable commit. Returns how many; pass it to [`Store::commit_queued`]. Until that
+    /// commit succeeds the entries stay queued for the request's final flush.
+    pub(crate) async fn append_queued(&self, tx: &mut Tx, ctx: &Ctx) -> Result<usize, StoreError> {
+        let Some(q) = &ctx.queue else { return Ok(0) };
+        let events = q.peek();
+        audit::append_many(tx, events.iter()).await?;
+        Ok(events.len())
+    }
+
+    /// Commits a write transaction that took `appended` queued entries ([`Store::append_queued`])
+    /// and takes them off the queue.
+    pub(crate) async fn commit_queued(&self, tx: Tx, ctx: &Ctx, appended: usize) -> Result<(), StoreError> {
+        tx.commit().await?;
+        if let Some(q) = &ctx.queue {
+            q.drop_first(appended);
+        }
+        Ok(())
     }
 
     /// Audits a read: queued when the context has a queue, else committed at once.
@@ -201,12 +287,30 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = self.begin().await?;
-        for ev in &events {
-            audit::append(&mut tx, ev).await?;
+        let (send, done) = tokio::sync::oneshot::channel();
+        self.audit_batch.pending_lock().push((events, send));
+        {
+            let _leader = self.audit_batch.leader.lock().await;
+            let batch = std::mem::take(&mut *self.audit_batch.pending_lock());
+            if !batch.is_empty() {
+                let outcome = async {
+                    let mut tx = self.begin().await?;
+                    audit::append_many(&mut tx, batch.iter().flat_map(|(evs, _)| evs.iter())).await?;
+                    tx.commit().await?;
+                    Ok::<(), StoreError>(())
+                }
+                .await
+                .map_err(|e| e.to_string());
+                for (_, s) in batch {
+                    let _ = s.send(outcome.clone());
+                }
+            }
         }
-        tx.commit().await?;
-        Ok(())
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Unavailable(format!("the audit entries could not be committed: {e}"))),
+            Err(_) => Err(StoreError::Unavailable("the audit entries could not be committed".into())),
+        }
     }
 
     /// A liveness probe for /healthz.

@@ -12,7 +12,7 @@ use concord_domain::policy;
 use concord_domain::values::{Attendance, DurationMinutes};
 use concord_store::audit::{self, AuditFilter};
 use concord_store::measures::{self, NewResponse, PortalError, ResponseSource};
-use concord_store::{StoreError, clients};
+use concord_store::{AuditQueue, Ctx, StoreError, clients};
 use sqlx::Row;
 
 const DAY: i64 = 86_400;
@@ -619,3 +619,58 @@ async fn imported_definitions(env: &Env) {
     assert_chain_intact(env).await;
 }
 both_engines!(imported_definitions);
+
+// ---- audit of reads: group commit, and folded into a write --------------------------------
+
+async fn queued_read_audits_commit(env: &Env) {
+    let practice = env.practice_a.to_string();
+    // Twenty concurrent requests, each queueing two reads and flushing: every entry commits, in
+    // one intact chain, however the flushes were grouped.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (store, actor, client) = (env.store.clone(), env.owner.actor(), env.client);
+        tasks.spawn(async move {
+            let queue = AuditQueue::default();
+            let c = Ctx::with_queue(format!("group-{i}"), common::T0, queue.clone());
+            let access = clients::record_access(&store, &c, &actor, client).await.unwrap();
+            measures::list_score_points(&store, &c, &access, None).await.unwrap();
+            measures::list_schedules(&store, &c, &access).await.unwrap();
+            store.flush_audit_queue(&queue).await.unwrap();
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+    let entries = audit_actions(env, &practice).await;
+    for i in 0..20 {
+        let mine: Vec<&str> = entries.iter().filter(|e| e.request_id == format!("group-{i}")).map(|e| e.action.as_str()).collect();
+        assert_eq!(mine.len(), 2, "request {i}: {mine:?}");
+    }
+    assert_chain_intact(env).await;
+
+    // A write commits the request's queued entries in its own transaction, in order, so the
+    // final flush has nothing left to commit.
+    let queue = AuditQueue::default();
+    let c = Ctx::with_queue("folded", common::T0, queue.clone());
+    let access = clients::record_access(&env.store, &c, &env.owner.actor(), env.client).await.unwrap();
+    measures::list_score_points(&env.store, &c, &access, None).await.unwrap();
+    measures::record_response(&env.store, &c, &access, phq9(&[1; 9], c.ts(), ResponseSource::Clinician)).await.unwrap();
+    let mut mine: Vec<_> = audit_actions(env, &practice).await.into_iter().filter(|e| e.request_id == "folded").collect();
+    mine.sort_by_key(|e| e.seq);
+    assert_eq!(mine.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), vec!["response.list", "response.create"]);
+    assert_eq!(mine[1].seq, mine[0].seq + 1, "one transaction, consecutive entries");
+    env.store.flush_audit_queue(&queue).await.unwrap();
+    assert_eq!(audit_actions(env, &practice).await.iter().filter(|e| e.request_id == "folded").count(), 2);
+    // A refused write leaves the queued entries for the final flush.
+    let queue = AuditQueue::default();
+    let c = Ctx::with_queue("refused", common::T0, queue.clone());
+    measures::list_score_points(&env.store, &c, &access, None).await.unwrap();
+    let mut bad = phq9(&[1; 9], c.ts(), ResponseSource::Clinician);
+    bad.completed_at = c.ts() + 10 * DAY;
+    assert!(measures::record_response(&env.store, &c, &access, bad).await.is_err());
+    env.store.flush_audit_queue(&queue).await.unwrap();
+    let refused: Vec<_> = audit_actions(env, &practice).await.into_iter().filter(|e| e.request_id == "refused").collect();
+    assert_eq!(refused.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), vec!["response.list"]);
+    assert_chain_intact(env).await;
+}
+both_engines!(queued_read_audits_commit);

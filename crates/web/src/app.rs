@@ -164,7 +164,6 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
     let body_limit = state.config.body_limit;
     Ok(router
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), security::audit_reads))
         .layer(middleware::from_fn_with_state(state.clone(), crate::evaluator::poke_after_writes))
         .layer(middleware::from_fn(security::track_metrics))
         .layer(middleware::from_fn_with_state(state.clone(), security::security_headers))
@@ -180,6 +179,9 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(CatchPanicLayer::custom(|_| (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()))
+        // Outermost, so a request's queued audit entries (its reads, its API token use) are
+        // committed even when the handler timed out or panicked.
+        .layer(middleware::from_fn_with_state(state.clone(), security::audit_reads))
         .with_state(state))
 }
 

@@ -129,7 +129,11 @@ pub struct ClientPage {
     pub care_team: Vec<String>,
     pub created: String,
     pub today: String,
+    /// The sessions listed (the latest [`crate::pages::clients::SESSIONS_SHOWN`] unless all
+    /// were asked for), newest first.
     pub sessions: Vec<SessionView>,
+    /// How many sessions the client has in all.
+    pub sessions_total: usize,
     pub error: Option<String>,
 }
 

@@ -215,6 +215,40 @@ async fn paper_forms_record_page_and_caseload(app: TestApp) {
 }
 both_engines!(paper_forms_record_page_and_caseload);
 
+async fn long_records_are_summarised_with_links_to_all(app: TestApp) {
+    let w = &app.world;
+    let c = w.client;
+    for d in 0..25 {
+        let at = format!("2025-{:02}-{:02}T10:00:00Z", 1 + d / 28, 1 + d % 28);
+        let (s, v) = app
+            .api(
+                "POST",
+                &format!("/api/v1/clients/{c}/sessions"),
+                Some(&w.owner),
+                Some(json!({"starts_at": at, "duration_minutes": 50, "attendance": "attended"})),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    for d in 0..130 {
+        let at = format!("2025-{:02}-{:02}T09:00:00Z", 2 + d / 28, 1 + d % 28);
+        let level = if d == 60 { 3 } else { i32::from(d % 2 == 0) };
+        let (s, v) = respond(&app, "phq9", phq9([level; 9]), &at).await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let (s, html) = app.get_html(&format!("/clients/{c}"), &w.owner).await;
+    assert_eq!(s, 200);
+    assert_eq!(html.matches("/transcript\">Transcript</a>").count(), 20, "the latest twenty sessions");
+    assert!(html.contains("Showing the latest 20 of 25 sessions") && html.contains("?sessions=all"));
+    assert!(html.contains("Of 130 scores, the chart and the table show"), "a long series is summarised, and says so");
+    assert!(html.contains("?scores=all"), "with a link to every score");
+    assert!(html.contains("<td>27</td>"), "the peak is kept");
+    let (_, all) = app.get_html(&format!("/clients/{c}?sessions=all&scores=all"), &w.owner).await;
+    assert_eq!(all.matches("/transcript\">Transcript</a>").count(), 25, "every session");
+    assert!(!all.contains("Showing the latest") && !all.contains("Of 130 scores"), "every score");
+}
+both_engines!(long_records_are_summarised_with_links_to_all);
+
 async fn admin_imports_instruments_from_the_page(app: TestApp) {
     let w = &app.world;
     let (s, html) = app.get_html("/admin/instruments", &w.admin).await;

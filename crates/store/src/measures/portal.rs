@@ -400,6 +400,7 @@ pub async fn portal_record_response(
     input.completed_at = ctx.ts();
     input.source = ResponseSource::Portal;
     let mut tx = store.begin().await?;
+    let queued = store.append_queued(&mut tx, ctx).await?;
     let assigned = sqlx::query(
         "SELECT 1 AS one FROM measure_schedules WHERE practice_id = $1 AND client_id = $2 AND instrument_id = $3 AND ended_at IS NULL",
     )
@@ -424,7 +425,7 @@ pub async fn portal_record_response(
     ev.detail =
         format!("link={} response={} instrument={}{}", access.link_id(), record.id, record.instrument, if replay { " replay" } else { "" });
     audit::append(&mut tx, &ev).await?;
-    tx.commit().await?;
+    store.commit_queued(tx, ctx, queued).await?;
     Ok(record)
 }
 

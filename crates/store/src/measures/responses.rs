@@ -372,6 +372,7 @@ pub async fn record_response(store: &Store, ctx: &Ctx, access: &RecordAccess, in
         return Err(StoreError::Invalid("only the client portal records portal responses".into()));
     }
     let mut tx = store.begin().await?;
+    let queued = store.append_queued(&mut tx, ctx).await?;
     let writer = Writer::Staff(access.actor().user_id);
     let inserted = insert_response(store, &mut tx, ctx, access.practice_id(), access.client_id(), &input, &writer).await?;
     let (record, action) = match inserted {
@@ -385,7 +386,7 @@ pub async fn record_response(store: &Store, ctx: &Ctx, access: &RecordAccess, in
     ev.record_id = Some(record.id.to_string());
     ev.detail = format!("basis={} instrument={} source={}", access.basis().as_str(), record.instrument, record.source.as_str());
     audit::append(&mut tx, &ev).await?;
-    tx.commit().await?;
+    store.commit_queued(tx, ctx, queued).await?;
     Ok(record)
 }
 
@@ -446,7 +447,7 @@ pub async fn list_score_points(
 }
 
 /// The caseload's scores (never the directory: admins reach scores only through a care team):
-/// per client and outcome measure (PHQ-9, GAD-7, WSAS) the first and the latest twelve, for the
+/// per client and outcome measure (PHQ-9, GAD-7, WSAS) the first and the latest few, for the
 /// latest-score, change-since-intake and sparkline columns.
 /// One query and one audit entry, however many clients.
 pub async fn caseload_score_points(
@@ -461,7 +462,7 @@ pub async fn caseload_score_points(
     let mut tx = store.begin_read().await?;
     let rows = sqlx::query(
         // The summaries kept current on write: per client and outcome measure, the first score
-        // and the latest twelve.
+        // and the latest few (see `summary_recent`).
         "SELECT s.client_id, s.points_json FROM measure_summaries s JOIN care_team t ON t.client_id = s.client_id AND t.user_id = $2 \
          WHERE s.practice_id = $1 AND s.instrument_id IN ('phq9', 'gad7', 'wsas') ORDER BY s.client_id, s.instrument_id",
     )
@@ -513,10 +514,15 @@ pub async fn record_responses_bulk(store: &Store, ctx: &Ctx, access: &RecordAcce
 
 /// How many of the latest scores the caseload summary keeps per client and measure.
 const SUMMARY_RECENT: i64 = 12;
+/// The caseload draws a sparkline of PHQ-9 only; of the other measures it shows the latest score
+/// and its change, which need only the latest two beside the first.
+fn summary_recent(instrument: &InstrumentId) -> i64 {
+    if instrument.as_str() == "phq9" { SUMMARY_RECENT } else { 2 }
+}
 /// The measures the caseload shows (and so summarises).
 const SUMMARY_INSTRUMENTS: [&str; 3] = ["phq9", "gad7", "wsas"];
 
-/// Rewrites the caseload summary of one client's measure (its first score and latest twelve)
+/// Rewrites the caseload summary of one client's measure (its first score and latest few)
 /// inside the write's transaction, so the caseload reads a few hundred rows, not every score.
 pub(super) async fn refresh_summary(
     tx: &mut Tx,
@@ -539,7 +545,7 @@ pub(super) async fn refresh_summary(
     .bind(practice_id.to_string())
     .bind(client_id.to_string())
     .bind(instrument.as_str())
-    .bind(SUMMARY_RECENT)
+    .bind(summary_recent(instrument))
     .fetch_all(&mut **tx)
     .await?;
     let mut points = rows.iter().map(score_point_from).collect::<Result<Vec<_>, StoreError>>()?;

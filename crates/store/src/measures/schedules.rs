@@ -260,11 +260,12 @@ pub async fn overdue_for_caseload(store: &Store, ctx: &Ctx, scope: &CaseloadScop
     // Sessions only of in-scope clients that have an active every-session schedule, and
     // only from that schedule's start.
     let session_rows = sqlx::query(
-        "SELECT cs.client_id, cs.starts_at, cs.attendance FROM client_sessions cs \
-         WHERE cs.practice_id = $1 \
+        // Driven from the (few) every-session schedules, so the sessions of clients without one
+        // are never visited; DISTINCT because a client may have several such schedules.
+        "SELECT DISTINCT cs.id, cs.client_id, cs.starts_at, cs.attendance FROM measure_schedules s \
+           JOIN client_sessions cs ON cs.practice_id = s.practice_id AND cs.client_id = s.client_id AND cs.starts_at >= s.starts_at \
+         WHERE s.practice_id = $1 AND s.ended_at IS NULL AND s.frequency = 'every_session' \
            AND ((cs.attendance = 'attended' AND cs.starts_at <= $4) OR (cs.attendance = 'scheduled' AND cs.starts_at > $4)) \
-           AND EXISTS (SELECT 1 FROM measure_schedules s WHERE s.practice_id = cs.practice_id AND s.client_id = cs.client_id \
-                       AND s.ended_at IS NULL AND s.frequency = 'every_session' AND cs.starts_at >= s.starts_at) \
            AND ($3 = 1 OR EXISTS (SELECT 1 FROM care_team t WHERE t.client_id = cs.client_id AND t.user_id = $2))",
     )
     .bind(&practice)

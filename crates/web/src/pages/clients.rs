@@ -103,8 +103,13 @@ async fn add_measures(
     let overdue = concord_store::measures::overdue_for_caseload(&state.store, &staff.ctx, scope).await?;
     let config = concord_domain::measures::outcome::OutcomeConfig::default();
     let name_of = |id: &str| registry.get(id).map_or_else(|| id.to_owned(), |d| d.short_name().to_owned());
+    // One pass over the caseload's points, not one per client.
+    let mut by_client: std::collections::HashMap<ClientId, Vec<concord_store::measures::ScorePoint>> = std::collections::HashMap::new();
+    for (id, p) in points {
+        by_client.entry(id).or_default().push(p);
+    }
     for (row, client) in rows.iter_mut().zip(list) {
-        let mine: Vec<_> = points.iter().filter(|(id, _)| *id == client.id).map(|(_, p)| p.clone()).collect();
+        let mine = by_client.remove(&client.id).unwrap_or_default();
         let outcomes = crate::outcomes::summarise(&mine, &registry, &config);
         for m in outcomes.measures.iter().filter(|m| m.latest_total.is_some() && ["phq9", "gad7", "wsas"].contains(&m.instrument.as_str()))
         {
@@ -189,6 +194,24 @@ pub async fn create_client(
     Ok(Redirect::to(&to).into_response())
 }
 
+/// How many sessions the record page lists unless asked for all (`?sessions=all`).
+pub const SESSIONS_SHOWN: usize = 20;
+
+/// How much of a long record the page shows.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct RecordView {
+    /// Every session, not only the latest [`SESSIONS_SHOWN`].
+    #[serde(default, deserialize_with = "all_flag")]
+    pub sessions: bool,
+    /// Every score in the charts and their tables, not a summary of long series.
+    #[serde(default, deserialize_with = "all_flag")]
+    pub scores: bool,
+}
+
+fn all_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.is_some_and(|v| v == "all"))
+}
+
 pub async fn client_page(
     state: &AppState,
     staff: &Staff,
@@ -196,10 +219,21 @@ pub async fn client_page(
     error: Option<String>,
     new_portal_url: Option<String>,
 ) -> Result<ClientPage, PageError> {
+    client_page_view(state, staff, id, error, new_portal_url, RecordView::default()).await
+}
+
+pub async fn client_page_view(
+    state: &AppState,
+    staff: &Staff,
+    id: ClientId,
+    error: Option<String>,
+    new_portal_url: Option<String>,
+    view: RecordView,
+) -> Result<ClientPage, PageError> {
     let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
     let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
     let sessions = clients::list_sessions(&state.store, &staff.ctx, &access).await?;
-    let measures = crate::pages::measures::section(state, staff, &access, &sessions, new_portal_url).await?;
+    let measures = crate::pages::measures::section(state, staff, &access, &sessions, new_portal_url, view.scores).await?;
     let prompts = crate::pages::records::prompt_summary(state, staff, &access).await?;
     Ok(ClientPage {
         measures,
@@ -215,8 +249,10 @@ pub async fn client_page(
         care_team: rec.care_team.into_iter().map(|m| m.name).collect(),
         created: fmt_date(rec.created_at),
         today: format_date(staff.ctx.now.date()),
+        sessions_total: sessions.len(),
         sessions: sessions
             .iter()
+            .take(if view.sessions { usize::MAX } else { SESSIONS_SHOWN })
             .map(|s| SessionView {
                 transcript_href: format!("/clients/{id}/sessions/{}/transcript", s.id),
                 when: fmt_ts(Some(s.starts_at)),
@@ -229,9 +265,14 @@ pub async fn client_page(
     })
 }
 
-pub async fn show_client(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
+pub async fn show_client(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(view): Query<RecordView>,
+) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
-    match client_page(&state, &staff, id, None, None).await {
+    match client_page_view(&state, &staff, id, None, None, view).await {
         Ok(page) => Ok(render(&page)),
         // Missing, another practice's, or outside the care team: one answer, which offers
         // emergency access. Only an audited request with a reason can tell them apart.

@@ -33,6 +33,39 @@ pub struct MeasureCard {
     /// `improved`, `deteriorated`, `unchanged` or empty, for the marker.
     pub change_class: &'static str,
     pub chart: Option<ChartView>,
+    /// Set when the chart summarises a long series: where to see every score.
+    pub all_scores_href: Option<String>,
+}
+
+/// The most scores a record-page chart draws (and its table lists) before a long series is
+/// summarised; `?scores=all` draws them all.
+pub const CHART_POINTS_MAX: usize = 120;
+
+/// A long series thinned deterministically for drawing: the first and the last score, and in
+/// each of equal stretches of the series between them its lowest and its highest score, so no
+/// peak or trough disappears. At most `max` points, oldest first; short series are unchanged.
+pub fn thin_series(points: &[(i64, i32)], max: usize) -> Vec<(i64, i32)> {
+    let (Some(first), Some(last), Some(inner)) = (points.first(), points.last(), points.get(1..points.len().saturating_sub(1))) else {
+        return points.to_vec();
+    };
+    if points.len() <= max || max < 4 || inner.is_empty() {
+        return points.to_vec();
+    }
+    let stretches = (max - 2) / 2;
+    let size = inner.len().div_ceil(stretches).max(1);
+    let mut out = vec![*first];
+    for chunk in inner.chunks(size) {
+        let lowest = chunk.iter().enumerate().min_by_key(|(i, p)| (p.1, *i)).map(|(i, _)| i);
+        let highest = chunk.iter().enumerate().max_by_key(|(i, p)| (p.1, std::cmp::Reverse(*i))).map(|(i, _)| i);
+        let (Some(a), Some(b)) = (lowest, highest) else { continue };
+        let (a, b) = (a.min(b), a.max(b));
+        out.extend(chunk.get(a).copied());
+        if b != a {
+            out.extend(chunk.get(b).copied());
+        }
+    }
+    out.push(*last);
+    out
 }
 
 pub struct ScheduleView {
@@ -139,6 +172,7 @@ pub async fn section(
     access: &RecordAccess,
     sessions: &[SessionRow],
     new_portal_url: Option<String>,
+    all_scores: bool,
 ) -> Result<MeasuresSection, PageError> {
     let registry = registry(state, access.practice_id()).await?;
     let points = store_measures::list_score_points(&state.store, &staff.ctx, access, None).await?;
@@ -149,6 +183,18 @@ pub async fn section(
         .filter(|m| m.latest_total.is_some())
         .map(|m| {
             let (change, change_class) = change_text(m);
+            let shown = if all_scores { m.points.clone() } else { thin_series(&m.points, CHART_POINTS_MAX) };
+            let thinned = shown.len() < m.points.len();
+            let drawn = MeasureSummary { points: shown, ..m.clone() };
+            let mut chart = measure_chart(registry.get(&m.instrument), &drawn, sessions, &format!("m-{}", m.instrument), (600.0, 260.0));
+            if let Some(c) = chart.as_mut().filter(|_| thinned) {
+                c.summary.push_str(&format!(
+                    " Of {} scores, the chart and the table show {}: the first, the latest, and the lowest and highest of each stretch of time.",
+                    m.points.len(),
+                    drawn.points.len()
+                ));
+            }
+            let all_scores_href = thinned.then(|| format!("/clients/{}?scores=all#measures", access.client_id()));
             MeasureCard {
                 name: m.name.clone(),
                 latest: match (&m.latest_total, &m.latest_band_label) {
@@ -158,7 +204,8 @@ pub async fn section(
                 },
                 change,
                 change_class,
-                chart: measure_chart(registry.get(&m.instrument), m, sessions, &format!("m-{}", m.instrument), (600.0, 260.0)),
+                chart,
+                all_scores_href,
             }
         })
         .collect();
@@ -392,4 +439,26 @@ pub async fn revoke_portal_link(
     let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
     store_measures::revoke_portal_link(&state.store, &staff.ctx, &access, link_id).await?;
     Ok(Redirect::to(&format!("/clients/{id}#portal")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thin_series;
+
+    #[test]
+    fn thinning_keeps_ends_and_extremes() {
+        let short: Vec<(i64, i32)> = (0..50).map(|i| (i, i32::try_from(i % 7).unwrap())).collect();
+        assert_eq!(thin_series(&short, 120), short, "short series unchanged");
+        // A long daily series with one spike and one trough in the middle.
+        let mut long: Vec<(i64, i32)> = (0..1092).map(|i| (i * 86_400, 10 + i32::try_from(i % 3).unwrap())).collect();
+        long[500].1 = 27;
+        long[700].1 = 0;
+        let thin = thin_series(&long, 120);
+        assert!(thin.len() <= 120 && thin.len() > 60, "{}", thin.len());
+        assert_eq!(thin.first(), long.first());
+        assert_eq!(thin.last(), long.last());
+        assert!(thin.contains(&long[500]) && thin.contains(&long[700]), "no peak or trough disappears");
+        assert!(thin.windows(2).all(|w| w[0].0 < w[1].0), "oldest first, no duplicates");
+        assert_eq!(thin, thin_series(&long, 120), "deterministic");
+    }
 }
