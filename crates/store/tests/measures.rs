@@ -654,7 +654,10 @@ async fn queued_read_audits_commit(env: &Env) {
     let c = Ctx::with_queue("folded", common::T0, queue.clone());
     let access = clients::record_access(&env.store, &c, &env.owner.actor(), env.client).await.unwrap();
     measures::list_score_points(&env.store, &c, &access, None).await.unwrap();
-    measures::record_response(&env.store, &c, &access, phq9(&[1; 9], c.ts(), ResponseSource::Clinician)).await.unwrap();
+    // Item 9 at 0: a safety answer would (rightly) open a prompt in the same transaction.
+    measures::record_response(&env.store, &c, &access, phq9(&[1, 1, 1, 1, 1, 1, 1, 1, 0], c.ts(), ResponseSource::Clinician))
+        .await
+        .unwrap();
     let mut mine: Vec<_> = audit_actions(env, &practice).await.into_iter().filter(|e| e.request_id == "folded").collect();
     mine.sort_by_key(|e| e.seq);
     assert_eq!(mine.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), vec!["response.list", "response.create"]);
