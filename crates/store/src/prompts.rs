@@ -512,16 +512,23 @@ pub async fn evaluate_pending(store: &Store, ctx: &Ctx, limit: i64) -> Result<Ev
 pub struct SweepReport {
     /// Active clients looked at for time-based rules.
     pub clients_checked: u64,
-    /// Clients whose whole record was evaluated (pending, overdue or deferral due).
+    /// Clients the sweep acted on: whole records (pending, deferral due) and clients with a
+    /// newly overdue measure.
     pub clients_evaluated: u64,
     pub opened: u64,
     pub reopened: u64,
 }
 
 /// The sweep for time-based rules (`concord prompts sweep`), idempotent: evaluates every
-/// client marked pending, every client with a deferred prompt whose date has come, and every
-/// active client with an overdue measure that has no prompt yet. Running it twice opens
-/// nothing the second time.
+/// client marked pending and every client with a deferred prompt whose date has come (their
+/// whole record), and opens the overdue-measure prompts that time alone has made due. Running
+/// it twice opens nothing the second time.
+///
+/// Why overdue clients need no full evaluation: every write that can change a rule's outcome
+/// marks its client pending (responses, sessions, schedules, thresholds), so for a client not
+/// pending, the only rule whose outcome moves with the clock is the overdue rule (its due
+/// dates), which the schedule pass below computes. (A session or score dated in the future
+/// counts from its date; it is picked up by the next evaluation of that client.)
 pub async fn sweep(store: &Store, ctx: &Ctx) -> Result<SweepReport, StoreError> {
     let now = ctx.ts();
     let mut todo: std::collections::BTreeSet<(String, String)> = std::collections::BTreeSet::new();
@@ -536,8 +543,36 @@ pub async fn sweep(store: &Store, ctx: &Ctx) -> Result<SweepReport, StoreError> 
         todo.insert((r.try_get("practice_id")?, r.try_get("client_id")?));
     }
     let (checked, overdue) = overdue_clients(store, now).await?;
-    todo.extend(overdue);
     let mut report = SweepReport { clients_checked: checked, ..Default::default() };
+
+    // Overdue measures of clients whose record has not changed: open the overdue prompts
+    // directly, many clients per transaction.
+    let config = PromptConfig::default();
+    let mut tx = store.begin().await?;
+    let mut in_tx = 0usize;
+    for ((p, c), schedules) in overdue {
+        if todo.contains(&(p.clone(), c.clone())) {
+            continue;
+        }
+        let (practice, client): (PracticeId, ClientId) =
+            (p.parse().map_err(|_| corrupt("practice"))?, c.parse().map_err(|_| corrupt("client"))?);
+        let facts = ClientRecordFacts { now, schedules, ..Default::default() };
+        for cand in evaluate(&facts, &config).into_iter().filter(|k| k.kind == PromptKind::OverdueMeasure) {
+            if insert_candidate(&mut tx, ctx, practice, client, &cand).await? {
+                report.opened += 1;
+            }
+        }
+        report.clients_evaluated += 1;
+        in_tx += 1;
+        if in_tx >= SWEEP_BATCH {
+            tx.commit().await?;
+            tx = store.begin().await?;
+            in_tx = 0;
+        }
+    }
+    tx.commit().await?;
+
+    // Whole records: pending clients and deferrals come due.
     let todo = todo
         .iter()
         .map(|(p, c)| Ok((p.parse().map_err(|_| corrupt("practice"))?, c.parse().map_err(|_| corrupt("client"))?)))
@@ -572,11 +607,17 @@ pub async fn sweep(store: &Store, ctx: &Ctx) -> Result<SweepReport, StoreError> 
 
 /// How many clients the sweep evaluates at once (a few per core of a small server).
 const SWEEP_CONCURRENCY: usize = 4;
+/// How many overdue-only clients the sweep handles per write transaction.
+const SWEEP_BATCH: usize = 500;
 
-/// Active clients with an active schedule, and those among them with an overdue measure
-/// whose overdue prompt is not held yet. One pass over schedules (index seeks for the latest
-/// response), plus sessions only for every-session schedules.
-async fn overdue_clients(store: &Store, now: i64) -> Result<(u64, Vec<(String, String)>), StoreError> {
+/// Active clients with an active schedule (the count), and, per client with an overdue
+/// measure whose overdue prompt is not held yet, the overdue schedules. One pass over
+/// schedules (index seeks for the latest response), plus sessions only for every-session
+/// schedules.
+async fn overdue_clients(
+    store: &Store,
+    now: i64,
+) -> Result<(u64, std::collections::BTreeMap<(String, String), Vec<ScheduleFact>>), StoreError> {
     let mut tx = store.begin_read().await?;
     let rows = sqlx::query(
         "SELECT s.practice_id, s.client_id, s.instrument_id, s.frequency, s.starts_at, \
@@ -587,7 +628,7 @@ async fn overdue_clients(store: &Store, now: i64) -> Result<(u64, Vec<(String, S
     .fetch_all(&mut *tx)
     .await?;
     let mut clients = std::collections::BTreeSet::new();
-    let mut out = Vec::new();
+    let mut out: std::collections::BTreeMap<(String, String), Vec<ScheduleFact>> = std::collections::BTreeMap::new();
     for r in &rows {
         let p: String = r.try_get("practice_id")?;
         let c: String = r.try_get("client_id")?;
@@ -622,7 +663,8 @@ async fn overdue_clients(store: &Store, now: i64) -> Result<(u64, Vec<(String, S
         };
         let d = due(&Schedule { frequency, starts_at }, &attended, next, last, now);
         if let (true, Some(since)) = (d.overdue, d.overdue_from) {
-            let key = format!("overdue_measure:{}:{}", r.try_get::<String, _>("instrument_id")?, d.due_at.unwrap_or(since));
+            let instrument: String = r.try_get("instrument_id")?;
+            let key = format!("overdue_measure:{instrument}:{}", d.due_at.unwrap_or(since));
             let held = sqlx::query("SELECT 1 AS one FROM prompts WHERE practice_id = $1 AND client_id = $2 AND prompt_key = $3")
                 .bind(&p)
                 .bind(&c)
@@ -631,7 +673,8 @@ async fn overdue_clients(store: &Store, now: i64) -> Result<(u64, Vec<(String, S
                 .await?
                 .is_some();
             if !held {
-                out.push((p, c));
+                let instrument = InstrumentId::parse(&instrument).map_err(|_| corrupt("instrument"))?;
+                out.entry((p, c)).or_default().push(ScheduleFact { instrument, frequency, due: d });
             }
         }
     }
