@@ -10,6 +10,8 @@ pub mod audit;
 pub mod clients;
 pub mod crypto;
 pub mod db;
+pub mod decisions;
+pub mod library;
 pub mod measures;
 pub mod passwords;
 pub mod transcripts;
