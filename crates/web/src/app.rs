@@ -8,7 +8,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use pages::{account, admin, clients, login, measures, transcripts};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -31,6 +31,18 @@ impl Builder {
         }
         self.added.push((method, path));
         self.router = self.router.route(path, handler);
+        self
+    }
+
+    /// A route whose table path has a parameter followed by a suffix (`/{id}.pdf`), which the
+    /// router cannot match: it is served at `served` (`/{file}`) and the handler checks the
+    /// suffix.
+    fn add_as(mut self, method: &'static str, path: &'static str, served: &'static str, handler: MethodRouter<AppState>) -> Self {
+        if routes::find(method, path).is_none() {
+            self.problems.push(format!("{method} {path} is served but has no entry in routes::ROUTES"));
+        }
+        self.added.push((method, path));
+        self.router = self.router.route(served, handler);
         self
     }
 
@@ -126,11 +138,34 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         .add("GET", "/api/v1/clients/{id}/care-team", get(api::get_care_team))
         .add("POST", "/api/v1/clients/{id}/care-team", post(api::add_care_team_member))
         .add("DELETE", "/api/v1/clients/{id}/care-team/{user_id}", delete(api::remove_care_team_member))
+        .add("GET", "/library", get(pages::library::show))
+        .add("POST", "/library", post(pages::library::create))
+        .add("POST", "/library/{entry_id}", post(pages::library::update))
+        .add("GET", "/clients/{id}/decisions", get(pages::decisions::show))
+        .add("POST", "/clients/{id}/decisions", post(pages::decisions::start))
+        .add("POST", "/clients/{id}/decisions/{decision_id}", post(pages::decisions::update))
+        .add("POST", "/clients/{id}/dossiers", post(pages::decisions::generate_dossier))
+        .add("GET", "/clients/{id}/dossiers/{dossier_id}", get(pages::decisions::dossier_pdf))
+        .add("POST", "/api/v1/clients/{id}/decisions", post(api::decisions::create_decision))
+        .add("GET", "/api/v1/clients/{id}/decisions", get(api::decisions::list_decisions))
+        .add("GET", "/api/v1/decisions/{id}", get(api::decisions::get_decision))
+        .add("PATCH", "/api/v1/decisions/{id}", patch(api::decisions::patch_decision))
+        .add("POST", "/api/v1/decisions/{id}/options", post(api::decisions::create_option))
+        .add("POST", "/api/v1/decisions/{id}/criteria", post(api::decisions::create_criterion))
+        .add("PATCH", "/api/v1/decisions/{id}/criteria/{criterion_id}", patch(api::decisions::patch_criterion))
+        .add("PUT", "/api/v1/decisions/{id}/ratings", put(api::decisions::put_rating))
+        .add("GET", "/api/v1/decisions/{id}/comparison", get(api::decisions::get_comparison))
+        .add("POST", "/api/v1/decisions/{id}/sure", post(api::decisions::post_sure))
+        .add("POST", "/api/v1/clients/{id}/dossiers", post(api::decisions::create_dossier))
+        .add("GET", "/api/v1/clients/{id}/dossiers", get(api::decisions::list_dossiers))
+        .add_as("GET", "/api/v1/dossiers/{id}.pdf", "/api/v1/dossiers/{file}", get(api::decisions::get_dossier_pdf))
         .add("GET", "/portal/{secret}", get(pages::portal::open_link))
         .add("POST", "/portal/{secret}", post(pages::portal::open_link_with_pin))
         .add("GET", "/portal", get(pages::portal::home))
         .add("GET", "/portal/forms/{instrument}", get(pages::portal::form))
         .add("POST", "/portal/forms/{instrument}", post(pages::portal::submit))
+        .add("GET", "/portal/decision", get(pages::portal_decisions::show))
+        .add("POST", "/portal/decision", post(pages::portal_decisions::save))
         .add("POST", "/portal/logout", post(pages::portal::logout));
     let router = b.finish()?;
     let body_limit = state.config.body_limit;
