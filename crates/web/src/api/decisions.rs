@@ -27,7 +27,7 @@ use concord_domain::decisions::{
 };
 use concord_domain::ids::{ClientId, CriterionId, DecisionId, DossierId, OptionId};
 use concord_domain::values::{ValueError, format_date};
-use concord_store::decisions::{self as store, ClientVoice, Decision, DossierMeta, MAX_VOICE_ENTRIES, SureEntry};
+use concord_store::decisions::{self as store, Decision, DossierMeta, MAX_VOICE_ENTRIES, SureEntry};
 use concord_store::{StoreError, clients};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

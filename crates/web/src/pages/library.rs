@@ -137,10 +137,12 @@ pub async fn update(
     Path(id): Path<String>,
     PageForm(form): PageForm<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    let id: uuid::Uuid = id.parse().map_err(|_| AppError::NotFound)?;
-    if id.hyphenated().to_string() != id.to_string() {
+    // Only the canonical spelling, like every other id in a path.
+    let parsed: uuid::Uuid = id.parse().map_err(|_| AppError::NotFound)?;
+    if parsed.hyphenated().to_string() != id {
         return Err(AppError::NotFound.into());
     }
+    let id = parsed;
     let e = input(&form)?;
     library::update(&state.store, &staff.ctx, &staff.actor(), id, &e).await?;
     Ok(Redirect::to("/library").into_response())
