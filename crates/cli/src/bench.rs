@@ -59,6 +59,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3000)]
         count: usize,
     },
+    /// Dossier PDF generation with charts (issue 5): renders a representative dossier (three
+    /// measure charts, every section filled) COUNT times after one warm-up and reports
+    /// milliseconds per PDF; the reference is an empty dossier rendered the same way.
+    Dossier {
+        #[arg(long, default_value_t = 20)]
+        count: usize,
+    },
 }
 
 /// A tiny deterministic generator, so every benchmark run has the same data.
@@ -105,7 +112,47 @@ pub async fn run(cmd: BenchCommand) -> Result<ExitCode, CliError> {
         BenchCommand::Seed { data, clients, years } => seed(data, clients, years).await,
         BenchCommand::Commits { data_dir, count } => commits(&data_dir, count).await,
         BenchCommand::SeedPrompts { data, clients, years, pending_percent } => seed_prompts(data, clients, years, pending_percent).await,
+        BenchCommand::Dossier { count } => dossier(count),
     }
+}
+
+fn median_ms(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn time_renders(input: &concord_documents::dossier::DossierInput, count: usize) -> Result<(Vec<f64>, usize), CliError> {
+    let mut times = Vec::with_capacity(count);
+    let mut size = 0;
+    for _ in 0..count.max(1) {
+        let started = Instant::now();
+        let pdf = concord_documents::dossier::render_pdf(input).map_err(|e| CliError::failed(e.to_string()))?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        size = pdf.len();
+    }
+    Ok((times, size))
+}
+
+fn dossier(count: usize) -> Result<ExitCode, CliError> {
+    let full = concord_documents::dossier::sample_input();
+    let empty = concord_documents::dossier::DossierInput::default();
+    // Warm-up: the first render loads the embedded fonts and fills Typst's caches.
+    let started = Instant::now();
+    time_renders(&empty, 1)?;
+    let first_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (reference, _) = time_renders(&empty, count)?;
+    let (times, bytes) = time_renders(&full, count)?;
+    let (ref_ms, ms) = (median_ms(reference), median_ms(times.clone()));
+    let max = times.iter().copied().fold(0.0, f64::max);
+    println!(
+        "{}",
+        serde_json::json!({
+            "renders": count, "first_render_ms": first_ms, "dossier_median_ms": ms, "dossier_max_ms": max,
+            "empty_dossier_median_ms": ref_ms, "ratio_to_empty": if ref_ms > 0.0 { ms / ref_ms } else { 0.0 },
+            "pdf_bytes": bytes, "target_ms": 300
+        })
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn seed(data: DataArgs, n_clients: usize, years: i64) -> Result<ExitCode, CliError> {

@@ -135,6 +135,7 @@ pub async fn create(dir: &Path) -> Result<(Store, String, Option<String>), CliEr
     }
     let portal_secret = crate::demo_measures::seed(&store, &ctx, now, &made).await?;
     crate::demo_records::seed(&store, &ctx, now, &made).await?;
+    crate::demo_decisions::seed(&store, &ctx, &made).await?;
     // Finished clients are archived once their history is in.
     for rec in &finished {
         clients::update_client(&store, &ctx, rec, ClientChanges { status: Some(ClientStatus::Archived), ..Default::default() }).await?;

@@ -6,6 +6,7 @@
 
 mod bench;
 mod demo;
+mod demo_decisions;
 mod demo_measures;
 mod demo_records;
 mod measures;

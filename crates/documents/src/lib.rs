@@ -42,6 +42,7 @@
 mod axis;
 mod chart;
 mod date;
+pub mod dossier;
 mod measure;
 mod metric;
 mod sparkline;

@@ -70,6 +70,7 @@ typed_id!(TranscriptId, "transcript");
 typed_id!(DecisionId, "decision");
 typed_id!(OptionId, "option");
 typed_id!(CriterionId, "criterion");
+typed_id!(DossierId, "dossier");
 
 #[cfg(test)]
 mod tests {

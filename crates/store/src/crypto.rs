@@ -192,6 +192,13 @@ impl DataKey {
     pub fn open_str(&self, sealed: &[u8], aad: &str) -> Result<String, CryptoError> {
         String::from_utf8(open(&self.0, sealed, aad)?).map_err(|_| CryptoError::Open)
     }
+    /// Seals raw bytes (a generated document kept as an immutable snapshot).
+    pub fn seal_bytes(&self, plaintext: &[u8], aad: &str) -> Result<Vec<u8>, CryptoError> {
+        seal(&self.0, plaintext, aad)
+    }
+    pub fn open_bytes(&self, sealed: &[u8], aad: &str) -> Result<Vec<u8>, CryptoError> {
+        open(&self.0, sealed, aad)
+    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,18 @@ impl Builder {
         self
     }
 
+    /// A route whose table path has a parameter followed by a suffix (`/{id}.pdf`), which the
+    /// router cannot match: it is served at `served` (`/{file}`) and the handler checks the
+    /// suffix.
+    fn add_as(mut self, method: &'static str, path: &'static str, served: &'static str, handler: MethodRouter<AppState>) -> Self {
+        if routes::find(method, path).is_none() {
+            self.problems.push(format!("{method} {path} is served but has no entry in routes::ROUTES"));
+        }
+        self.added.push((method, path));
+        self.router = self.router.route(served, handler);
+        self
+    }
+
     fn finish(mut self) -> Result<Router<AppState>, String> {
         for r in ROUTES {
             if !self.added.contains(&(r.method, r.path)) {
@@ -153,12 +165,35 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         .add("POST", "/api/v1/notes/{id}/sign", post(api::records::sign_note))
         .add("POST", "/api/v1/notes/{id}/addenda", post(api::records::add_addendum))
         .add("GET", "/api/v1/clients/{id}/timeline", get(api::records::timeline))
+        .add("GET", "/library", get(pages::library::show))
+        .add("POST", "/library", post(pages::library::create))
+        .add("POST", "/library/{entry_id}", post(pages::library::update))
+        .add("GET", "/clients/{id}/decisions", get(pages::decisions::show))
+        .add("POST", "/clients/{id}/decisions", post(pages::decisions::start))
+        .add("POST", "/clients/{id}/decisions/{decision_id}", post(pages::decisions::update))
+        .add("POST", "/clients/{id}/dossiers", post(pages::decisions::generate_dossier))
+        .add("GET", "/clients/{id}/dossiers/{dossier_id}", get(pages::decisions::dossier_pdf))
+        .add("POST", "/api/v1/clients/{id}/decisions", post(api::decisions::create_decision))
+        .add("GET", "/api/v1/clients/{id}/decisions", get(api::decisions::list_decisions))
+        .add("GET", "/api/v1/decisions/{id}", get(api::decisions::get_decision))
+        .add("PATCH", "/api/v1/decisions/{id}", patch(api::decisions::patch_decision))
+        .add("POST", "/api/v1/decisions/{id}/options", post(api::decisions::create_option))
+        .add("POST", "/api/v1/decisions/{id}/criteria", post(api::decisions::create_criterion))
+        .add("PATCH", "/api/v1/decisions/{id}/criteria/{criterion_id}", patch(api::decisions::patch_criterion))
+        .add("PUT", "/api/v1/decisions/{id}/ratings", put(api::decisions::put_rating))
+        .add("GET", "/api/v1/decisions/{id}/comparison", get(api::decisions::get_comparison))
+        .add("POST", "/api/v1/decisions/{id}/sure", post(api::decisions::post_sure))
+        .add("POST", "/api/v1/clients/{id}/dossiers", post(api::decisions::create_dossier))
+        .add("GET", "/api/v1/clients/{id}/dossiers", get(api::decisions::list_dossiers))
+        .add_as("GET", "/api/v1/dossiers/{id}.pdf", "/api/v1/dossiers/{file}", get(api::decisions::get_dossier_pdf))
         .add("GET", "/portal/{secret}", get(pages::portal::open_link))
         .add("POST", "/portal/{secret}", post(pages::portal::open_link_with_pin))
         .add("GET", "/portal", get(pages::portal::home))
         .add("GET", "/portal/forms/{instrument}", get(pages::portal::form))
         .add("POST", "/portal/forms/{instrument}", post(pages::portal::submit))
         .add("GET", "/portal/safety-plan", get(records::portal_safety_plan))
+        .add("GET", "/portal/decision", get(pages::portal_decisions::show))
+        .add("POST", "/portal/decision", post(pages::portal_decisions::save))
         .add("POST", "/portal/logout", post(pages::portal::logout));
     let router = b.finish()?;
     let body_limit = state.config.body_limit;

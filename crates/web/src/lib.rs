@@ -11,6 +11,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod charts;
+pub mod dossier;
 pub mod error;
 pub mod evaluator;
 pub mod openapi;

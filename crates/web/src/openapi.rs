@@ -54,7 +54,8 @@ pub fn build() -> Value {
     for r in ROUTES.iter().filter(|r| r.path.starts_with("/api/v1/")) {
         let mut params = Vec::new();
         for seg in r.path.split('/') {
-            if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            // `{id}` or `{id}.pdf`: the name between the braces.
+            if let Some(name) = seg.strip_prefix('{').and_then(|s| s.split_once('}')).map(|(name, _)| name) {
                 params.push(json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}));
             }
         }
@@ -82,7 +83,7 @@ pub fn build() -> Value {
             json!(format!(
                 "{}_{}",
                 r.method.to_lowercase(),
-                r.path.trim_start_matches("/api/v1/").replace(['/', '-'], "_").replace(['{', '}'], "")
+                r.path.trim_start_matches("/api/v1/").replace(['/', '-', '.'], "_").replace(['{', '}'], "")
             )),
         );
         op.insert("parameters".into(), Value::Array(params));

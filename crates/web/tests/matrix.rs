@@ -276,6 +276,87 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
                 ]),
             )
         }
+        // Shared decision making (issue 5).
+        ("GET", "/library") => (r.path.into(), Body::None),
+        ("POST", "/library") | ("POST", "/library/{entry_id}") => {
+            // Each practice edits its own library: the entry belongs to the caller's practice.
+            let by = if role == Role::OtherPractice { &w.b_clinician } else { &w.owner };
+            let entries = concord_store::library::list(&app.store, &app.ctx(), &by.user.actor()).await.unwrap();
+            let path = r.path.replace("{entry_id}", &entries[0].id.to_string());
+            let kind = entries[0].kind.as_str();
+            (path, form(&[("kind", kind), ("title", "Matrix entry"), ("sources", "NICE NG222"), ("what_it_is", "Described.")]))
+        }
+        ("GET", "/clients/{id}/decisions") | ("POST", "/clients/{id}/dossiers") => (r.path.replace("{id}", &c), Body::None),
+        ("POST", "/clients/{id}/decisions") => (r.path.replace("{id}", &c), form(&[("question", "Should I try medication?")])),
+        ("POST", "/clients/{id}/decisions/{decision_id}") => {
+            let d = decision_of(app).await;
+            (
+                r.path.replace("{id}", &c).replace("{decision_id}", &d.0),
+                form(&[("action", "add_criterion"), ("name", "cost"), ("importance", "4")]),
+            )
+        }
+        ("GET", "/clients/{id}/dossiers/{dossier_id}") => {
+            let access = concord_store::clients::record_access(&app.store, &app.ctx(), &w.owner.user.actor(), w.client).await.unwrap();
+            let n = concord_store::decisions::list_dossiers(&app.store, &app.ctx(), &access).await.unwrap().len() as i64;
+            let m =
+                concord_store::decisions::create_dossier(&app.store, &app.ctx(), &access, None, n + 1, b"%PDF-1.7 matrix").await.unwrap();
+            (r.path.replace("{id}", &c).replace("{dossier_id}", &m.id.to_string()), Body::None)
+        }
+        ("POST", "/api/v1/clients/{id}/decisions") => {
+            (r.path.replace("{id}", &c), Body::Json(json!({"question": "Should I try medication?"})))
+        }
+        ("GET", "/api/v1/clients/{id}/decisions")
+        | ("GET", "/api/v1/clients/{id}/dossiers")
+        | ("POST", "/api/v1/clients/{id}/dossiers") => (r.path.replace("{id}", &c), Body::None),
+        ("GET", "/api/v1/decisions/{id}") | ("GET", "/api/v1/decisions/{id}/comparison") => {
+            let d = decision_of(app).await;
+            (r.path.replace("{id}", &d.0), Body::None)
+        }
+        ("PATCH", "/api/v1/decisions/{id}") => {
+            let d = decision_of(app).await;
+            (r.path.replace("{id}", &d.0), Body::Json(json!({"statement": "I want to feel like myself again."})))
+        }
+        ("POST", "/api/v1/decisions/{id}/options") => {
+            let d = decision_of(app).await;
+            (r.path.replace("{id}", &d.0), Body::Json(json!({"name": "Try running twice a week"})))
+        }
+        ("POST", "/api/v1/decisions/{id}/criteria") => {
+            let d = decision_of(app).await;
+            (r.path.replace("{id}", &d.0), Body::Json(json!({"name": "sleep", "importance": 7})))
+        }
+        ("PATCH", "/api/v1/decisions/{id}/criteria/{criterion_id}") => {
+            let d = decision_of(app).await;
+            (r.path.replace("{id}", &d.0).replace("{criterion_id}", &d.2), Body::Json(json!({"importance": 3})))
+        }
+        ("PUT", "/api/v1/decisions/{id}/ratings") => {
+            let d = decision_of(app).await;
+            (r.path.replace("{id}", &d.0), Body::Json(json!({"option_id": d.1, "criterion_id": d.2, "fit": 6})))
+        }
+        ("POST", "/api/v1/decisions/{id}/sure") => {
+            let d = decision_of(app).await;
+            (r.path.replace("{id}", &d.0), Body::Json(json!({"answers": [true, false, true, true]})))
+        }
+        ("GET", "/api/v1/dossiers/{id}.pdf") => {
+            let access = concord_store::clients::record_access(&app.store, &app.ctx(), &w.owner.user.actor(), w.client).await.unwrap();
+            let n = concord_store::decisions::list_dossiers(&app.store, &app.ctx(), &access).await.unwrap().len() as i64;
+            let m =
+                concord_store::decisions::create_dossier(&app.store, &app.ctx(), &access, None, n + 1, b"%PDF-1.7 matrix").await.unwrap();
+            (r.path.replace("{id}", &m.id.to_string()), Body::None)
+        }
+        ("GET", "/portal/decision") | ("POST", "/portal/decision") => {
+            // Both the world's clients have a decision (a portal session may be either's).
+            for (client, by) in [(w.client, &w.owner), (w.b_client, &w.b_clinician)] {
+                let access = concord_store::clients::record_access(&app.store, &app.ctx(), &by.user.actor(), client).await.unwrap();
+                let q = concord_domain::decisions::DecisionQuestion::parse("Should I try medication?").unwrap();
+                concord_store::decisions::create_decision(&app.store, &app.ctx(), &access, q).await.unwrap();
+            }
+            let body = if r.method == "POST" {
+                form(&[("action", "sure"), ("certainty", "yes"), ("knowledge", "no"), ("values_clarity", "yes"), ("support", "yes")])
+            } else {
+                Body::None
+            };
+            (r.path.into(), body)
+        }
         (m, p) => panic!("the authorization matrix has no entry for {m} {p}: add one to request_for"),
     }
 }
@@ -359,6 +440,20 @@ async fn draft_note(app: &TestApp) -> String {
         app.api("POST", &format!("/api/v1/clients/{}/notes", w.client), Some(&w.owner), Some(json!({"body": "Matrix draft"}))).await;
     assert_eq!(s, 201, "{b}");
     b["id"].as_str().unwrap().to_owned()
+}
+
+/// A decision of the world's client (made by the owner) with one criterion: (decision id,
+/// its first option's id, the criterion's id).
+async fn decision_of(app: &TestApp) -> (String, String, String) {
+    let w = &app.world;
+    let access = concord_store::clients::record_access(&app.store, &app.ctx(), &w.owner.user.actor(), w.client).await.unwrap();
+    let q = concord_domain::decisions::DecisionQuestion::parse("Should I try medication for my low mood?").unwrap();
+    let id = concord_store::decisions::create_decision(&app.store, &app.ctx(), &access, q).await.unwrap();
+    let name = concord_domain::decisions::CriterionName::parse("feel like myself").unwrap();
+    let importance = concord_domain::decisions::Importance::new(8).unwrap();
+    let cid = concord_store::decisions::add_criterion(&app.store, &app.ctx(), &access, id, &name, importance).await.unwrap();
+    let d = concord_store::decisions::get_decision(&app.store, &app.ctx(), &access, id).await.unwrap();
+    (id.to_string(), d.options[0].0.to_string(), cid.to_string())
 }
 
 trait WithPath {

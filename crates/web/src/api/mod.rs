@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, authenticated by personal tokens. Another practice's or
 //! another care team's client answers 404, exactly like a missing one.
 
+pub mod decisions;
 pub mod measures;
 pub mod records;
 

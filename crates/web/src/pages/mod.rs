@@ -3,9 +3,12 @@
 pub mod account;
 pub mod admin;
 pub mod clients;
+pub mod decisions;
+pub mod library;
 pub mod login;
 pub mod measures;
 pub mod portal;
+pub mod portal_decisions;
 pub mod records;
 pub mod transcripts;
 

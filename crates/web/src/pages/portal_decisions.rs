@@ -1,0 +1,296 @@
+//! The client's decision worksheet in the portal (issue 5): their statement and goals, how
+//! important each criterion is, the decisional balance grid, questions for the prescriber
+//! (with suggestions to pick from) and the SURE test. The therapist sees the same record.
+//!
+//! Security Invariant: a portal session reaches only its own client's latest decision
+//! (`concord_store::decisions::portal_*` scope every query by the session's practice and
+//! client); a decision id in the form that is not that decision is refused.
+
+use super::portal::PortalCaller;
+use crate::api::decisions::score_sure_answers;
+use crate::auth::PageForm;
+use crate::dossier::SUGGESTED_QUESTIONS;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::view::render;
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use concord_domain::decisions::sure::SureArea;
+use concord_domain::decisions::{ClientWords, DecisionId, Importance, Quadrant};
+use concord_store::StoreError;
+use concord_store::decisions::{self as store, Decision, MAX_VOICE_ENTRIES};
+
+pub struct WeightView {
+    pub id: String,
+    pub name: String,
+    pub importance: u8,
+}
+
+pub struct QuadrantView {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub prompt: &'static str,
+    pub text: String,
+}
+
+pub struct SureItemView {
+    pub key: &'static str,
+    pub question: &'static str,
+    pub yes: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal_decision.html")]
+pub struct PortalDecisionPage {
+    pub title: String,
+    pub signed_in: bool,
+    pub decision_id: String,
+    pub question: String,
+    pub status: String,
+    pub statement: String,
+    pub goals: String,
+    pub personal_medicine: String,
+    pub concerns: String,
+    pub questions: String,
+    pub suggested: Vec<&'static str>,
+    pub weights: Vec<WeightView>,
+    pub balance: Vec<QuadrantView>,
+    pub sure_items: Vec<SureItemView>,
+    pub sure_summary: Option<String>,
+    pub sure_steps: Vec<(&'static str, &'static str)>,
+    pub error: Option<String>,
+    pub saved: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal_message.html")]
+struct NoDecision {
+    title: String,
+    signed_in: bool,
+    heading: String,
+    message: String,
+    hint: Option<String>,
+    alert: bool,
+}
+
+const SURE_QUESTIONS: [(SureArea, &str); 4] = [
+    (SureArea::Certainty, "Do you feel sure about the best choice for you?"),
+    (SureArea::Knowledge, "Do you know the benefits and risks of each option?"),
+    (SureArea::ValuesClarity, "Are you clear about which benefits and risks matter most to you?"),
+    (SureArea::Support, "Do you have enough support and advice to make a choice?"),
+];
+
+fn lines(v: &[ClientWords]) -> String {
+    v.iter().map(|w| w.as_str()).collect::<Vec<_>>().join("\n")
+}
+
+fn page(d: &Decision, error: Option<String>, saved: bool) -> PortalDecisionPage {
+    let v = &d.data.voice;
+    PortalDecisionPage {
+        title: "Your decision worksheet".into(),
+        signed_in: true,
+        decision_id: d.id.to_string(),
+        question: d.data.record.question().as_str().to_owned(),
+        status: d.data.record.status().describe(),
+        statement: v.statement.as_ref().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        goals: lines(&v.goals),
+        personal_medicine: lines(&v.personal_medicine),
+        concerns: lines(&v.concerns),
+        questions: lines(&v.questions),
+        suggested: SUGGESTED_QUESTIONS.iter().copied().filter(|q| !v.questions.iter().any(|x| x.as_str() == *q)).collect(),
+        weights: d
+            .criteria
+            .iter()
+            .map(|c| WeightView { id: c.id.to_string(), name: c.name.as_str().to_owned(), importance: c.importance.get() })
+            .collect(),
+        balance: Quadrant::ALL
+            .into_iter()
+            .map(|q| QuadrantView { key: q.as_str(), label: q.label(), prompt: q.prompt(), text: lines(d.data.balance.entries(q)) })
+            .collect(),
+        sure_items: SURE_QUESTIONS
+            .iter()
+            .map(|(a, q)| SureItemView {
+                key: a.as_str(),
+                question: q,
+                yes: d.data.sure.as_ref().is_some_and(|s| !s.result.missing.contains(a)),
+            })
+            .collect(),
+        sure_summary: d.data.sure.as_ref().map(|s| s.result.summary()),
+        sure_steps: d
+            .data
+            .sure
+            .as_ref()
+            .map(|s| s.result.next_steps().into_iter().map(|(a, t)| (a.label(), t)).collect())
+            .unwrap_or_default(),
+        error,
+        saved,
+    }
+}
+
+fn failure(e: StoreError) -> Response {
+    let status = match e {
+        StoreError::NotFound => StatusCode::NOT_FOUND,
+        StoreError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(cause = "store", "portal decision failed");
+    }
+    (status, render(&no_decision("Something went wrong", "Please try again in a moment."))).into_response()
+}
+
+fn no_decision(heading: &str, body: &str) -> NoDecision {
+    NoDecision {
+        title: "Your decision worksheet".into(),
+        signed_in: true,
+        heading: heading.into(),
+        message: body.into(),
+        hint: None,
+        alert: false,
+    }
+}
+
+/// `GET /portal/decision`.
+pub async fn show(State(state): State<AppState>, caller: PortalCaller) -> Response {
+    match store::portal_latest_decision(&state.store, &caller.ctx, &caller.access).await {
+        Ok(Some(d)) => render(&page(&d, None, false)),
+        Ok(None) => render(&no_decision(
+            "No decision worksheet yet",
+            "Your therapist has not started a decision worksheet with you. You can ask about it at your next session.",
+        )),
+        Err(e) => failure(e),
+    }
+}
+
+fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn words_lines(raw: &str, what: &str) -> Result<Vec<ClientWords>, AppError> {
+    let v: Vec<&str> = raw.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if v.len() > MAX_VOICE_ENTRIES {
+        return Err(AppError::Unprocessable(format!("{what} may hold at most {MAX_VOICE_ENTRIES} entries")));
+    }
+    v.into_iter().map(|l| ClientWords::parse(l).map_err(|e| AppError::Unprocessable(format!("{what}: {e}")))).collect()
+}
+
+struct Changes {
+    statement: Option<ClientWords>,
+    goals: Vec<ClientWords>,
+    personal_medicine: Vec<ClientWords>,
+    concerns: Vec<ClientWords>,
+    questions: Vec<ClientWords>,
+    balance: Vec<(Quadrant, Vec<ClientWords>)>,
+    weights: Vec<(concord_domain::ids::CriterionId, Importance)>,
+}
+
+fn parse_save(d: &Decision, form: &[(String, String)]) -> Result<Changes, AppError> {
+    let statement = field(form, "statement").map(str::trim).filter(|s| !s.is_empty()).map(ClientWords::parse).transpose()?;
+    let mut questions = words_lines(field(form, "questions").unwrap_or(""), "Questions")?;
+    for (k, v) in form {
+        if k == "suggested" && !questions.iter().any(|q| q.as_str() == v) {
+            questions.push(ClientWords::parse(v)?);
+        }
+    }
+    let mut balance = Vec::new();
+    for q in Quadrant::ALL {
+        balance.push((q, words_lines(field(form, q.as_str()).unwrap_or(""), q.label())?));
+    }
+    let mut weights = Vec::new();
+    for c in &d.criteria {
+        if let Some(raw) = field(form, &format!("importance_{}", c.id)).map(str::trim).filter(|s| !s.is_empty()) {
+            let v: i64 = raw.parse().map_err(|_| AppError::Unprocessable(format!("How important is \"{}\": choose 0 to 10", c.name)))?;
+            let imp =
+                Importance::new(v).map_err(|_| AppError::Unprocessable(format!("How important is \"{}\": choose 0 to 10", c.name)))?;
+            if imp != c.importance {
+                weights.push((c.id, imp));
+            }
+        }
+    }
+    Ok(Changes {
+        statement,
+        goals: words_lines(field(form, "goals").unwrap_or(""), "Goals")?,
+        personal_medicine: words_lines(field(form, "personal_medicine").unwrap_or(""), "What you already do to stay well")?,
+        concerns: words_lines(field(form, "concerns").unwrap_or(""), "Concerns")?,
+        questions,
+        balance,
+        weights,
+    })
+}
+
+/// `POST /portal/decision`: `action=save` (statement, goals, weights, balance grid,
+/// questions) or `action=sure`.
+pub async fn save(State(state): State<AppState>, caller: PortalCaller, PageForm(form): PageForm<Vec<(String, String)>>) -> Response {
+    let (store_, ctx, access) = (&state.store, &caller.ctx, &caller.access);
+    let d = match store::portal_latest_decision(store_, ctx, access).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return failure(StoreError::NotFound),
+        Err(e) => return failure(e),
+    };
+    // The form names the decision it was rendered for; a stale or foreign id is refused.
+    if let Some(raw) = field(&form, "decision_id")
+        && raw.parse::<DecisionId>().ok() != Some(d.id)
+    {
+        return (
+            StatusCode::CONFLICT,
+            render(&page(&d, Some("This worksheet changed since you opened it. Please check it and save again.".into()), false)),
+        )
+            .into_response();
+    }
+    let again = |msg: String| (StatusCode::UNPROCESSABLE_ENTITY, render(&page(&d, Some(msg), false))).into_response();
+    let result = match field(&form, "action").unwrap_or("") {
+        "save" => {
+            let changes = match parse_save(&d, &form) {
+                Ok(c) => c,
+                Err(e) => return again(e.public_message()),
+            };
+            for (cid, imp) in &changes.weights {
+                if let Err(e) = store::portal_set_importance(store_, ctx, access, d.id, *cid, *imp).await {
+                    return failure(e);
+                }
+            }
+            store::portal_update_decision(store_, ctx, access, d.id, "worksheet", move |data| {
+                data.voice.statement = changes.statement;
+                data.voice.goals = changes.goals;
+                data.voice.personal_medicine = changes.personal_medicine;
+                data.voice.concerns = changes.concerns;
+                data.voice.questions = changes.questions;
+                for (q, entries) in changes.balance {
+                    while data.balance.remove(q, 0).is_some() {}
+                    for e in entries {
+                        data.balance.add(q, e).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                    }
+                }
+                Ok(())
+            })
+            .await
+        }
+        "sure" => {
+            let mut answers = Vec::with_capacity(4);
+            for (a, _) in SURE_QUESTIONS {
+                match field(&form, a.as_str()) {
+                    Some("yes") => answers.push(true),
+                    Some("no") => answers.push(false),
+                    _ => return again("Please answer each of the four questions yes or no.".into()),
+                }
+            }
+            let entry = match score_sure_answers(&answers, ctx.ts()) {
+                Ok(e) => e,
+                Err(e) => return again(e.public_message()),
+            };
+            store::portal_update_decision(store_, ctx, access, d.id, "sure", move |data| {
+                data.sure = Some(entry);
+                Ok(())
+            })
+            .await
+        }
+        _ => return again("Please use the buttons on this page.".into()),
+    };
+    match result {
+        Ok(_) => Redirect::to("/portal/decision#saved").into_response(),
+        Err(StoreError::Invalid(m)) => again(m),
+        Err(e) => failure(e),
+    }
+}
