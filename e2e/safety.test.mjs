@@ -69,7 +69,7 @@ describe('safety path: portal check-in → urgent prompt → documented action �
     const page = await desk.context.newPage();
     await signIn(page, CLINICIAN);
     await page.goto('/caseload');
-    await Promise.all([page.waitForURL(/\/clients\/[^/]+$/), page.getByRole('link', { name: 'Maya Thompson' }).first().click()]);
+    await Promise.all([page.waitForURL(/\/clients\/[^/]+$/), page.locator('table').getByRole('link', { name: 'Maya Thompson' }).first().click()]);
     const record = page.url();
     const banner = page.locator('.safety-panel');
     await banner.waitFor();
