@@ -75,6 +75,14 @@ pub async fn append(tx: &mut Tx, e: &AuditEvent) -> Result<(), StoreError> {
         .await?;
     let seq: i64 = row.try_get("seq")?;
     let prev: String = row.try_get("hash")?;
+    let hash = insert_entry(tx, e, seq, &prev).await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE practice_id = $2").bind(&hash).bind(&e.practice_id).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Writes entry `seq` of `e`'s chain after `prev` and returns its hash (the caller holds the
+/// chain head's lock and moves the head).
+async fn insert_entry(tx: &mut Tx, e: &AuditEvent, seq: i64, prev: &str) -> Result<String, StoreError> {
     let fields = EntryFields {
         practice_id: &e.practice_id,
         at: e.at,
@@ -86,7 +94,7 @@ pub async fn append(tx: &mut Tx, e: &AuditEvent) -> Result<(), StoreError> {
         request_id: &e.request_id,
         detail: &e.detail,
     };
-    let hash = entry_hash(seq, &prev, &fields);
+    let hash = entry_hash(seq, prev, &fields);
     sqlx::query(
         "INSERT INTO audit_log (practice_id, seq, at, actor_id, action, record_kind, record_id, client_id, request_id, detail, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -101,12 +109,11 @@ pub async fn append(tx: &mut Tx, e: &AuditEvent) -> Result<(), StoreError> {
     .bind(e.client_id.as_deref())
     .bind(&e.request_id)
     .bind(&e.detail)
-    .bind(&prev)
+    .bind(prev)
     .bind(&hash)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE practice_id = $2").bind(&hash).bind(&e.practice_id).execute(&mut **tx).await?;
-    Ok(())
+    Ok(hash)
 }
 
 /// Appends many entries inside the caller's transaction, in order: the same chain as calling
@@ -135,36 +142,7 @@ pub async fn append_many<'a>(tx: &mut Tx, events: impl Iterator<Item = &'a Audit
         let Some(head) = heads.get_mut(idx) else { continue };
         let seq = head.1 + 1;
         let prev = std::mem::take(&mut head.2);
-        let fields = EntryFields {
-            practice_id: &e.practice_id,
-            at: e.at,
-            actor_id: e.actor_id.as_deref(),
-            action: e.action,
-            record_kind: e.record_kind,
-            record_id: e.record_id.as_deref(),
-            client_id: e.client_id.as_deref(),
-            request_id: &e.request_id,
-            detail: &e.detail,
-        };
-        let hash = entry_hash(seq, &prev, &fields);
-        sqlx::query(
-            "INSERT INTO audit_log (practice_id, seq, at, actor_id, action, record_kind, record_id, client_id, request_id, detail, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&e.practice_id)
-        .bind(seq)
-        .bind(e.at)
-        .bind(e.actor_id.as_deref())
-        .bind(e.action)
-        .bind(e.record_kind)
-        .bind(e.record_id.as_deref())
-        .bind(e.client_id.as_deref())
-        .bind(&e.request_id)
-        .bind(&e.detail)
-        .bind(&prev)
-        .bind(&hash)
-        .execute(&mut **tx)
-        .await?;
+        let hash = insert_entry(tx, e, seq, &prev).await?;
         head.1 = seq;
         head.2 = hash;
     }
