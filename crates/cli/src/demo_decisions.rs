@@ -1,10 +1,11 @@
 //! Demo shared decision: Maya Thompson (still at caseness after months of therapy) is weighing
 //! a referral for a medication evaluation against continuing therapy with lifestyle strategies.
 //! Her criteria, ratings, balance grid, own voice and a SURE test are filled in, and one dossier
-//! snapshot has been generated.
+//! snapshot has been generated. Noah Fischer put his decision off a month ago until a day that
+//! has now come, so his record carries a "decision to revisit" prompt.
 
 use crate::CliError;
-use concord_domain::decisions::{ClientWords, CriterionName, DecisionQuestion, Fit, Importance, PreferredRole, Quadrant};
+use concord_domain::decisions::{ClientWords, CriterionName, DecisionQuestion, Fit, Importance, PreferredRole, Quadrant, StatusChange};
 use concord_domain::ids::ClientId;
 use concord_domain::policy::Actor;
 use concord_store::decisions::{self as store, ClientVoice};
@@ -20,8 +21,33 @@ fn list(v: &[&str]) -> Result<Vec<ClientWords>, CliError> {
     v.iter().map(|s| words(s)).collect()
 }
 
-/// Seeds the demo decision and a dossier for Maya Thompson, when she is among the clients made.
+/// Seeds the demo decisions: Maya's with a dossier, Noah's deferred (when they are among the
+/// clients made), then evaluates the clients they mark for the prompt rules.
 pub async fn seed(store: &Store, ctx: &Ctx, clients_made: &[(ClientId, Actor, &'static str, bool)]) -> Result<(), CliError> {
+    seed_maya(store, ctx, clients_made).await?;
+    seed_noah(store, ctx, clients_made).await?;
+    concord_store::prompts::evaluate_pending(store, ctx, 100).await?;
+    Ok(())
+}
+
+/// Noah deferred his decision 30 days ago until two days ago: the revisit day has come.
+async fn seed_noah(store: &Store, ctx: &Ctx, clients_made: &[(ClientId, Actor, &'static str, bool)]) -> Result<(), CliError> {
+    let Some((id, lead, _, _)) = clients_made.iter().find(|(_, _, n, _)| *n == "Noah Fischer") else { return Ok(()) };
+    let access = clients::record_access(store, ctx, lead, *id).await?;
+    let question = DecisionQuestion::parse("Should I ask about medication for my sleep and the worrying?")
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    let did = store::create_decision(store, ctx, &access, question).await?;
+    let today = ctx.now.date();
+    let (deferred_on, revisit_on) = (today - time::Duration::days(30), today - time::Duration::days(2));
+    store::update_decision(store, ctx, &access, did, "status", move |data| {
+        data.record.set_preferred_role(Some(PreferredRole::DecideMyselfAfterHearingViews));
+        data.record.apply(StatusChange::Defer { revisit_on }, deferred_on).map_err(|e| StoreError::Invalid(e.to_string()))
+    })
+    .await?;
+    Ok(())
+}
+
+async fn seed_maya(store: &Store, ctx: &Ctx, clients_made: &[(ClientId, Actor, &'static str, bool)]) -> Result<(), CliError> {
     let Some((id, lead, _, _)) = clients_made.iter().find(|(_, _, n, _)| *n == CLIENT) else { return Ok(()) };
     let access = clients::record_access(store, ctx, lead, *id).await?;
     let question = DecisionQuestion::parse("Should I try medication for my low mood?").map_err(|e| CliError::failed(e.to_string()))?;

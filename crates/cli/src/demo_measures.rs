@@ -215,6 +215,14 @@ pub async fn seed(
                 rec.record("session_feedback", vec![score, score - 1, score, score], **t + 3_000, None).await?;
             }
         }
+        if course.name == "Maya Thompson" {
+            // Readiness rulers (importance, confidence, readiness) at the latest three sessions:
+            // importance steady, confidence slowly rising, as she weighs her options.
+            let recent: Vec<&i64> = attended.iter().rev().take(3).collect();
+            for (t, values) in recent.iter().rev().zip([[7, 3, 4], [8, 4, 5], [8, 5, 6]]) {
+                rec.record("readiness", values.to_vec(), **t + 3_300, None).await?;
+            }
+        }
         if course.checkins {
             for day in (1..=14).rev() {
                 let t = now.unix_timestamp() - day * 86_400 + 20 * 3600;

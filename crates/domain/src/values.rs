@@ -170,8 +170,7 @@ pub struct DateOfBirth(Date);
 
 impl DateOfBirth {
     pub fn parse(raw: &str, today: Date) -> Result<Self, ValueError> {
-        let fmt = time::macros::format_description!("[year]-[month]-[day]");
-        let d = Date::parse(raw.trim(), &fmt).map_err(|_| invalid("date_of_birth must be a date written YYYY-MM-DD"))?;
+        let d = parse_date(raw).ok_or_else(|| invalid("date_of_birth must be a date written YYYY-MM-DD"))?;
         if d > today {
             return Err(invalid("date_of_birth must not be in the future"));
         }
@@ -186,6 +185,12 @@ impl DateOfBirth {
     pub fn to_iso(&self) -> String {
         format_date(self.0)
     }
+}
+
+/// A calendar date written `YYYY-MM-DD` (surrounding blanks ignored).
+pub fn parse_date(raw: &str) -> Option<Date> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(raw.trim(), &fmt).ok()
 }
 
 pub fn format_date(d: Date) -> String {

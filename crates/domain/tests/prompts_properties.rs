@@ -5,8 +5,8 @@ use concord_domain::measures::schedule::{Due, Frequency};
 use concord_domain::measures::score::Answer;
 use concord_domain::measures::{Flag, InstrumentId};
 use concord_domain::prompts::{
-    Action, CheckIn, ClientRecordFacts, FeedbackPoint, ItemValue, PromptConfig, PromptKind, PromptState, Response, SafetyAction,
-    ScheduleFact, ScorePoint, SessionFact, Urgency, evaluate, reopen_due, transition,
+    Action, CheckIn, ClientRecordFacts, DeferredDecision, FeedbackPoint, ItemValue, PromptConfig, PromptKind, PromptState, Response,
+    SafetyAction, ScheduleFact, ScorePoint, SessionFact, Urgency, evaluate, reopen_due, transition,
 };
 use concord_domain::values::Attendance;
 use proptest::prelude::*;
@@ -57,7 +57,7 @@ fn record(time: BoxedStrategy<i64>, total: BoxedStrategy<i32>) -> impl Strategy<
                 .prop_map(|(starts_at, attendance)| SessionFact { starts_at, attendance }),
             0..14,
         ),
-        prop::collection::vec((time, total).prop_map(|(completed_at, total)| FeedbackPoint { completed_at, total }), 0..8),
+        prop::collection::vec((time.clone(), total).prop_map(|(completed_at, total)| FeedbackPoint { completed_at, total }), 0..8),
         prop::collection::vec(
             (instrument(), prop::sample::select(Frequency::ALL.to_vec()), due()).prop_map(|(instrument, frequency, due)| ScheduleFact {
                 instrument,
@@ -66,14 +66,19 @@ fn record(time: BoxedStrategy<i64>, total: BoxedStrategy<i32>) -> impl Strategy<
             }),
             0..3,
         ),
+        prop::collection::vec(
+            (0u8..3, time).prop_map(|(n, revisit_at)| DeferredDecision { decision_id: format!("d{n}"), revisit_at }),
+            0..3,
+        ),
     )
-        .prop_map(|(now, scores, check_ins, sessions, feedback, schedules)| ClientRecordFacts {
+        .prop_map(|(now, scores, check_ins, sessions, feedback, schedules, deferred_decisions)| ClientRecordFacts {
             now,
             scores,
             check_ins,
             sessions,
             feedback,
             schedules,
+            deferred_decisions,
         })
 }
 
@@ -113,6 +118,7 @@ fn reversed(f: &ClientRecordFacts) -> ClientRecordFacts {
     r.sessions.reverse();
     r.feedback.reverse();
     r.schedules.reverse();
+    r.deferred_decisions.reverse();
     r
 }
 
@@ -312,5 +318,16 @@ proptest! {
         let real_span = if n < 2 { 0 } else { span };
         let expected = n >= 6 && real_span >= 8 * WEEK && intake - latest < 6;
         prop_assert_eq!(fired, expected);
+    }
+
+    #[test]
+    fn a_revisit_fires_iff_its_day_has_come(offset in -3 * DAY..3 * DAY) {
+        let f = ClientRecordFacts {
+            now: T0 + offset,
+            deferred_decisions: vec![DeferredDecision { decision_id: "d".into(), revisit_at: T0 }],
+            ..ClientRecordFacts::default()
+        };
+        let fired = evaluate(&f, &PromptConfig::default()).iter().filter(|p| p.kind == PromptKind::DecisionRevisit).count();
+        prop_assert_eq!(fired, usize::from(offset >= 0));
     }
 }

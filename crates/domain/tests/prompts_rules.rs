@@ -6,8 +6,8 @@ use concord_domain::measures::schedule::{Due, Frequency};
 use concord_domain::measures::score::{Answer, BandRef};
 use concord_domain::measures::{Flag, Registry, score};
 use concord_domain::prompts::{
-    CheckIn, ClientRecordFacts, EvidenceSource, FeedbackPoint, ItemValue, PromptCandidate, PromptConfig, PromptKind, ScheduleFact,
-    ScorePoint, SessionFact, Urgency, evaluate,
+    CheckIn, ClientRecordFacts, DeferredDecision, EvidenceSource, FeedbackPoint, ItemValue, PromptCandidate, PromptConfig, PromptKind,
+    ScheduleFact, ScorePoint, SessionFact, Urgency, evaluate,
 };
 use concord_domain::values::Attendance;
 
@@ -104,7 +104,10 @@ fn practice_config_overrides_some_fields_and_is_checked() {
 #[test]
 fn kinds_have_the_api_names() {
     let names: Vec<&str> = PromptKind::ALL.iter().map(|k| k.as_str()).collect();
-    assert_eq!(names, ["safety", "no_progress", "persistent_impairment", "deterioration", "alliance_drop", "overdue_measure"]);
+    assert_eq!(
+        names,
+        ["safety", "no_progress", "persistent_impairment", "deterioration", "alliance_drop", "overdue_measure", "decision_revisit"]
+    );
     for k in PromptKind::ALL {
         assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
         assert_eq!(PromptKind::parse(k.as_str()), Some(k));
@@ -504,6 +507,26 @@ fn overdue_schedules_fire_routine_prompts() {
         c[0].explanation,
         "PHQ-9 (weekly) fell due on 2026-01-05 and has been overdue since 2026-01-07. Consider inviting the client to complete it, in the portal or at the next session."
     );
+}
+
+#[test]
+fn a_deferred_decision_comes_back_on_its_revisit_day_and_not_a_second_before() {
+    let revisit_at = T0 - 9 * 3600; // 2026-01-05 00:00 UTC
+    let deferred = vec![DeferredDecision { decision_id: "d1".into(), revisit_at }];
+    let mut before = facts(revisit_at - 1);
+    before.deferred_decisions = deferred.clone();
+    assert!(run(&before).is_empty());
+    let mut on = facts(revisit_at + 3 * DAY);
+    on.deferred_decisions = deferred;
+    let c = run(&on);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].kind, PromptKind::DecisionRevisit);
+    assert_eq!(c[0].urgency, Urgency::Routine);
+    assert_eq!(c[0].key, "decision_revisit:d1:2026-01-05");
+    assert_eq!(c[0].evidence.points[0].source, EvidenceSource::DecisionRevisit { decision_id: "d1".into() });
+    assert_eq!(c[0].evidence.points[0].value, 3);
+    assert!(c[0].explanation.contains("chose to come back to it on 2026-01-05"), "{}", c[0].explanation);
+    assert!(c[0].timing.is_none());
 }
 
 #[test]

@@ -415,7 +415,12 @@ where
 {
     let mut tx = store.begin().await?;
     let mut d = load(store, &mut tx, who, id).await?;
+    let before = (d.data.record.status().kind(), revisit_on(d.data.record.status()));
     change(&mut d.data)?;
+    if before != (d.data.record.status().kind(), revisit_on(d.data.record.status())) {
+        // A deferral (or its end) changes the decision-revisit rule's outcome.
+        crate::prompts::mark_pending(&mut tx, ctx, who.practice(), who.client()).await?;
+    }
     let key = data_key(store, &mut *tx, who.practice(), &who.client().to_string()).await?;
     let ct = seal_json(&key, &d.data, "decisions", "data_ct", &id.to_string())?;
     sqlx::query("UPDATE decisions SET data_ct = $1, status = $2, revisit_on = $3, updated_at = $4 WHERE id = $5 AND client_id = $6 AND practice_id = $7")

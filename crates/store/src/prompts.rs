@@ -36,10 +36,10 @@ use concord_domain::measures::score::Score;
 use concord_domain::measures::{Flag, InstrumentId};
 use concord_domain::policy::{Actor, RecordAccess};
 use concord_domain::prompts::{
-    Action, CheckIn, ClientRecordFacts, Evidence, FeedbackPoint, PromptCandidate, PromptConfig, PromptKind, PromptState, Response,
-    ScheduleFact, ScorePoint, SessionFact, TimingContext, Urgency, evaluate, reopen_due, transition,
+    Action, CheckIn, ClientRecordFacts, DeferredDecision, Evidence, FeedbackPoint, PromptCandidate, PromptConfig, PromptKind, PromptState,
+    Response, ScheduleFact, ScorePoint, SessionFact, TimingContext, Urgency, evaluate, reopen_due, transition,
 };
-use concord_domain::values::Attendance;
+use concord_domain::values::{Attendance, format_date, parse_date};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -364,6 +364,19 @@ pub async fn load_facts(tx: &mut Tx, practice_id: PracticeId, client_id: ClientI
         facts.sessions.push(SessionFact { starts_at: r.try_get("starts_at")?, attendance });
     }
     facts.schedules = schedule_facts(tx, practice_id, client_id, &facts.sessions, now).await?;
+    let deferred = sqlx::query(
+        "SELECT id, revisit_on FROM decisions WHERE practice_id = $1 AND client_id = $2 AND status = 'deferred' AND revisit_on IS NOT NULL",
+    )
+    .bind(&p)
+    .bind(&c)
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in &deferred {
+        let day = parse_date(&r.try_get::<String, _>("revisit_on")?).ok_or_else(|| corrupt("revisit_on"))?;
+        facts
+            .deferred_decisions
+            .push(DeferredDecision { decision_id: r.try_get("id")?, revisit_at: day.midnight().assume_utc().unix_timestamp() });
+    }
     Ok(facts)
 }
 
@@ -520,14 +533,16 @@ pub struct SweepReport {
 }
 
 /// The sweep for time-based rules (`concord prompts sweep`), idempotent: evaluates every
-/// client marked pending and every client with a deferred prompt whose date has come (their
-/// whole record), and opens the overdue-measure prompts that time alone has made due. Running
-/// it twice opens nothing the second time.
+/// client marked pending, every client with a deferred prompt whose date has come and every
+/// client with a deferred decision whose revisit day has come (their whole record), and opens
+/// the overdue-measure prompts that time alone has made due. Running it twice opens nothing
+/// the second time.
 ///
 /// Why overdue clients need no full evaluation: every write that can change a rule's outcome
-/// marks its client pending (responses, sessions, schedules, thresholds), so for a client not
-/// pending, the only rule whose outcome moves with the clock is the overdue rule (its due
-/// dates), which the schedule pass below computes. (A session or score dated in the future
+/// marks its client pending (responses, sessions, schedules, thresholds, decisions), so for a
+/// client not pending, the only rules whose outcome moves with the clock are the overdue rule
+/// (its due dates), which the schedule pass below computes, and the revisit day of a deferred
+/// decision, found by the query above it. (A session or score dated in the future
 /// counts from its date; it is picked up by the next evaluation of that client.)
 pub async fn sweep(store: &Store, ctx: &Ctx) -> Result<SweepReport, StoreError> {
     let now = ctx.ts();
@@ -539,6 +554,19 @@ pub async fn sweep(store: &Store, ctx: &Ctx) -> Result<SweepReport, StoreError> 
         .bind(now)
         .fetch_all(store.pool())
         .await?
+    {
+        todo.insert((r.try_get("practice_id")?, r.try_get("client_id")?));
+    }
+    // Deferred decisions whose revisit day has come and whose prompt is not held yet.
+    let today = time::OffsetDateTime::from_unix_timestamp(now).map(|t| format_date(t.date())).map_err(|_| corrupt("now"))?;
+    for r in sqlx::query(
+        "SELECT d.practice_id, d.client_id FROM decisions d JOIN clients c ON c.id = d.client_id AND c.practice_id = d.practice_id \
+         WHERE d.status = 'deferred' AND d.revisit_on <= $1 AND c.status = 'active' AND NOT EXISTS (SELECT 1 FROM prompts p \
+           WHERE p.practice_id = d.practice_id AND p.client_id = d.client_id AND p.prompt_key = 'decision_revisit:' || d.id || ':' || d.revisit_on)",
+    )
+    .bind(&today)
+    .fetch_all(store.pool())
+    .await?
     {
         todo.insert((r.try_get("practice_id")?, r.try_get("client_id")?));
     }

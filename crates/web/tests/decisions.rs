@@ -393,3 +393,287 @@ async fn dossier_pdf_and_snapshots(app: TestApp) {
     }
 }
 both_engines!(dossier_pdf_and_snapshots);
+
+async fn revisit_prompts(app: &TestApp) -> Vec<Value> {
+    let (s, v) = app.api("GET", &format!("/api/v1/clients/{}/prompts?status=all", app.world.client), Some(&app.world.owner), None).await;
+    assert_eq!(s, 200, "{v}");
+    v.as_array().unwrap().iter().filter(|p| p["kind"] == "decision_revisit").cloned().collect()
+}
+
+/// A deferred decision raises a due prompt on its revisit day (not before), once, through the
+/// sweep; deferring again to a later day raises a new one.
+async fn deferred_decision_raises_a_due_prompt(app: TestApp) {
+    let w = &app.world;
+    let id = new_decision(&app, "Should I try medication for my low mood?").await;
+    let (s, v) = app
+        .api("PATCH", &format!("/api/v1/decisions/{id}"), Some(&w.owner), Some(json!({"status": "deferred", "revisit_on": "2026-03-10"})))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let sweep = || async { concord_store::prompts::sweep(&app.store, &app.ctx()).await.unwrap() };
+    sweep().await;
+    assert!(revisit_prompts(&app).await.is_empty(), "nothing before the revisit day");
+
+    // 2026-03-09 23:59:59 UTC: still the day before.
+    app.clock.advance(7 * 86_400 + 14 * 3_600 + 59 * 60 + 59);
+    sweep().await;
+    assert!(revisit_prompts(&app).await.is_empty(), "nothing a second before the revisit day");
+    app.clock.advance(1);
+    let first = sweep().await;
+    assert_eq!(first.opened, 1, "{first:?}");
+    let p = revisit_prompts(&app).await;
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!((p[0]["status"].as_str(), p[0]["urgency"].as_str()), (Some("open"), Some("routine")), "{p:?}");
+    assert!(p[0]["explanation"].as_str().unwrap().contains("2026-03-10"), "{p:?}");
+    assert_eq!(sweep().await.opened, 0, "the sweep is idempotent");
+
+    // The therapist documents the conversation; the prompt stays resolved.
+    let pid = p[0]["id"].as_str().unwrap();
+    let (s, v) = app
+        .api(
+            "POST",
+            &format!("/api/v1/prompts/{pid}/resolve"),
+            Some(&w.owner),
+            Some(json!({"response": "discussed", "note": "Wants another month; will look again after the holidays."})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(sweep().await.opened, 0);
+
+    // Reopened and deferred again: the new revisit day raises a new prompt.
+    let (s, v) = app.api("PATCH", &format!("/api/v1/decisions/{id}"), Some(&w.owner), Some(json!({"status": "deliberating"}))).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = app
+        .api("PATCH", &format!("/api/v1/decisions/{id}"), Some(&w.owner), Some(json!({"status": "deferred", "revisit_on": "2026-04-01"})))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    app.clock.advance(22 * 86_400);
+    assert_eq!(sweep().await.opened, 1);
+    let p = revisit_prompts(&app).await;
+    assert_eq!(p.iter().filter(|p| p["status"] == "open").count(), 1, "{p:?}");
+    assert_eq!(p.len(), 2, "{p:?}");
+}
+both_engines!(deferred_decision_raises_a_due_prompt);
+
+async fn form(app: &TestApp, path: &str, cookie: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let r = app.page("POST", path, Some(cookie), Some(fields)).await;
+    let s = r.status().as_u16();
+    (s, r.text().await.unwrap())
+}
+
+/// The therapist's worksheet page: start, criteria, the client's voice and grid, SURE, status,
+/// readiness rulers with their follow-ups; free text escaped; bad input a 4xx, nothing saved.
+async fn worksheet_page(app: TestApp) {
+    let w = &app.world;
+    let c = w.client;
+    let cookie = w.owner.cookie.as_str();
+    let (s, html) = app.get_html(&format!("/clients/{c}/decisions"), &w.owner).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Start a decision"), "{html}");
+    let (s, _) = form(&app, &format!("/clients/{c}/decisions"), cookie, &[("question", "Should I try <b>medication</b>?")]).await;
+    assert_eq!(s, 303);
+    let (_, v) = app.api("GET", &format!("/api/v1/clients/{c}/decisions"), Some(&w.owner), None).await;
+    let did = v[0]["id"].as_str().unwrap().to_owned();
+    let action = format!("/clients/{c}/decisions/{did}");
+
+    let (s, _) =
+        form(&app, &action, cookie, &[("action", "add_criterion"), ("name", "Sleep through the night"), ("importance", "8")]).await;
+    assert_eq!(s, 303);
+    let (s, _) = form(
+        &app,
+        &action,
+        cookie,
+        &[
+            ("action", "save"),
+            ("preferred_role", "share_the_decision"),
+            ("statement", "I teach and I want my energy back."),
+            ("goals", "Sleep six hours\n\nHike at weekends"),
+            ("questions", "How soon would I notice a difference?"),
+            ("suggested", "What side effects should I call you about?"),
+            ("good_about_changing", "Maybe better sleep"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let (s, _) = form(
+        &app,
+        &action,
+        cookie,
+        &[("action", "sure"), ("certainty", "no"), ("knowledge", "yes"), ("values_clarity", "yes"), ("support", "yes")],
+    )
+    .await;
+    assert_eq!(s, 303);
+    // Readiness rulers entered as a response show with their reflective follow-ups.
+    let (s, v) = app
+        .api(
+            "POST",
+            &format!("/api/v1/clients/{c}/responses"),
+            Some(&w.owner),
+            Some(json!({"instrument": "readiness", "answers": [8, 4, 5], "completed_at": "2026-03-01T10:00:00Z"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+
+    let (s, html) = app.get_html(&format!("/clients/{c}/decisions"), &w.owner).await;
+    assert_eq!(s, 200);
+    assert!(!html.contains("<b>medication</b>"), "question not escaped");
+    assert!(html.contains("Should I try &#60;b&#62;medication&#60;/b&#62;?"), "question escaped");
+    for text in [
+        "Sleep through the night",
+        "I teach and I want my energy back.",
+        "Hike at weekends",
+        "What side effects should I call you about?",
+        "Maybe better sleep",
+        "Importance: 8 of 10.",
+        "You put confidence at 4. What makes it a 4 rather than a 1?",
+    ] {
+        assert!(html.contains(text), "{text} missing");
+    }
+    let (_, d) = app.api("GET", &format!("/api/v1/decisions/{did}"), Some(&w.owner), None).await;
+    assert_eq!(d["sure"]["score"], 3, "{d}");
+    assert_eq!(d["preferred_role"], "share_the_decision", "{d}");
+    assert_eq!(d["questions"].as_array().map(Vec::len), Some(2), "{d}");
+
+    // Bad input: a clear 4xx and nothing changed.
+    for bad in [
+        vec![("action", "add_criterion"), ("name", "Cost"), ("importance", "11")],
+        vec![("action", "sure"), ("certainty", "no")],
+        vec![("action", "status"), ("status", "deferred"), ("revisit_on", "2026-01-01")],
+        vec![("action", "teleport")],
+    ] {
+        let (s, _) = form(&app, &action, cookie, &bad).await;
+        assert!((400..500).contains(&s), "{bad:?} answered {s}");
+    }
+    let (_, after) = app.api("GET", &format!("/api/v1/decisions/{did}"), Some(&w.owner), None).await;
+    assert_eq!(after["criteria"], d["criteria"]);
+    assert_eq!(after["status"], "deliberating");
+    assert_eq!(after["sure"], d["sure"]);
+
+    // Deferred from the page: the worksheet says when it comes back.
+    let (s, _) = form(&app, &action, cookie, &[("action", "status"), ("status", "deferred"), ("revisit_on", "2026-04-01")]).await;
+    assert_eq!(s, 303);
+    let (_, html) = app.get_html(&format!("/clients/{c}/decisions"), &w.owner).await;
+    assert!(html.contains("to be revisited on 2026-04-01"), "{html}");
+
+    // Another clinician, and another practice, get the same 404 for the page and its forms.
+    for who in [&w.other, &w.b_clinician] {
+        let (s, _) = app.get_html(&format!("/clients/{c}/decisions"), who).await;
+        assert_eq!(s, 404);
+        let (s, _) = form(&app, &action, &who.cookie, &[("action", "add_criterion"), ("name", "Cost"), ("importance", "3")]).await;
+        assert_eq!(s, 404);
+    }
+}
+both_engines!(worksheet_page);
+
+/// The library: the starter set (for clinician review, never a recommendation), a practice's
+/// own entry, directive wording refused, and another practice never sees it.
+async fn library_page(app: TestApp) {
+    let w = &app.world;
+    let (s, html) = app.get_html("/library", &w.owner).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("for clinician review") || html.contains("For clinician review"), "{html}");
+    assert!(html.contains("NIMH") && html.contains("NICE"), "starter sources");
+    let entry = [
+        ("kind", "non_drug_strategy"),
+        ("title", "Walking group at the community centre"),
+        ("what_it_is", "A weekly walk with others, about an hour."),
+        ("sources", "Local leaflet, 2026"),
+        ("reviewed_on", "2026-02-01"),
+    ];
+    let (s, _) = form(&app, "/library", &w.owner.cookie, &entry).await;
+    assert_eq!(s, 303);
+    let (_, html) = app.get_html("/library", &w.owner).await;
+    assert!(html.contains("Walking group at the community centre"));
+    let mut directive = entry.to_vec();
+    directive[2] = ("what_it_is", "You should start this medication now.");
+    directive[1] = ("title", "Directive entry");
+    let (s, body) = form(&app, "/library", &w.owner.cookie, &directive).await;
+    assert_eq!(s, 422, "{body}");
+    assert!(body.contains("reads as a recommendation"), "{body}");
+    let (_, html) = app.get_html("/library", &w.owner).await;
+    assert!(!html.contains("Directive entry"));
+    let (s, html) = app.get_html("/library", &w.b_clinician).await;
+    assert_eq!(s, 200);
+    assert!(!html.contains("Walking group at the community centre"), "another practice's entry leaked");
+}
+both_engines!(library_page);
+
+/// The portal worksheet: the client writes their statement, weights and SURE; the therapist
+/// sees the same record; a stale decision id is refused; no other client's decision is reachable.
+async fn portal_worksheet(app: TestApp) {
+    let w = &app.world;
+    let c = w.client;
+    let did = new_decision(&app, "Should I try medication?").await;
+    let (_, v) = app
+        .api("POST", &format!("/api/v1/decisions/{did}/criteria"), Some(&w.owner), Some(json!({"name": "No weight gain", "importance": 4})))
+        .await;
+    let crit = v["id"].as_str().unwrap().to_owned();
+    let ctx = app.ctx();
+    let access = concord_store::clients::record_access(&app.store, &ctx, &w.owner.user.actor(), c).await.unwrap();
+    let secret = concord_store::measures::create_portal_link(&app.store, &ctx, &access, ctx.ts() + 7 * 86_400, None).await.unwrap().1;
+    let r = app.page("GET", &format!("/portal/{secret}"), None, None).await;
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+
+    let (s, html) = {
+        let r = app.page("GET", "/portal/decision", Some(&cookie), None).await;
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    assert_eq!(s, 200);
+    assert!(html.contains("Should I try medication?") && html.contains("No weight gain"), "{html}");
+    let importance = format!("importance_{crit}");
+    let (s, body) = form(
+        &app,
+        "/portal/decision",
+        &cookie,
+        &[
+            ("action", "save"),
+            ("decision_id", &did),
+            ("statement", "I want to feel like myself again."),
+            (&importance, "9"),
+            ("not_so_good_about_staying_the_same", "Still exhausted"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 303, "{body}");
+    let (s, _) = form(
+        &app,
+        "/portal/decision",
+        &cookie,
+        &[
+            ("action", "sure"),
+            ("decision_id", &did),
+            ("certainty", "yes"),
+            ("knowledge", "yes"),
+            ("values_clarity", "yes"),
+            ("support", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let (_, d) = app.api("GET", &format!("/api/v1/decisions/{did}"), Some(&w.owner), None).await;
+    assert_eq!(d["statement"], "I want to feel like myself again.", "{d}");
+    assert_eq!(d["criteria"][0]["importance"], 9, "{d}");
+    assert_eq!(d["sure"]["score"], 4, "{d}");
+
+    // A stale or foreign decision id is refused and nothing changes.
+    app.clock.advance(60);
+    let other = new_decision(&app, "Should I join a group?").await;
+    let (s, _) = form(&app, "/portal/decision", &cookie, &[("action", "save"), ("decision_id", &did), ("statement", "Overwritten")]).await;
+    assert_eq!(s, 409, "the worksheet now shows the newer decision");
+    let (_, d) = app.api("GET", &format!("/api/v1/decisions/{did}"), Some(&w.owner), None).await;
+    assert_eq!(d["statement"], "I want to feel like myself again.");
+    let (_, o) = app.api("GET", &format!("/api/v1/decisions/{other}"), Some(&w.owner), None).await;
+    assert!(o["statement"].is_null(), "{o}");
+    // Bad input: a weight out of range is a 422 that names the criterion.
+    let other_crit = {
+        let (_, v) = app
+            .api("POST", &format!("/api/v1/decisions/{other}/criteria"), Some(&w.owner), Some(json!({"name": "Cost", "importance": 2})))
+            .await;
+        v["id"].as_str().unwrap().to_owned()
+    };
+    let key = format!("importance_{other_crit}");
+    let (s, body) = form(&app, "/portal/decision", &cookie, &[("action", "save"), ("decision_id", &other), (&key, "12")]).await;
+    assert_eq!(s, 422);
+    assert!(body.contains("Cost"), "{body}");
+}
+both_engines!(portal_worksheet);

@@ -65,18 +65,13 @@ pub(crate) mod date_iso {
     use serde::{Deserialize, Deserializer, Serializer};
     use time::Date;
 
-    pub(crate) fn parse(raw: &str) -> Option<Date> {
-        let fmt = time::macros::format_description!("[year]-[month]-[day]");
-        Date::parse(raw.trim(), &fmt).ok()
-    }
-
     pub(crate) fn serialize<S: Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&crate::values::format_date(*d))
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
         let raw = String::deserialize(d)?;
-        parse(&raw).ok_or_else(|| serde::de::Error::custom("a date must be written YYYY-MM-DD"))
+        crate::values::parse_date(&raw).ok_or_else(|| serde::de::Error::custom("a date must be written YYYY-MM-DD"))
     }
 
     pub(crate) mod option {
@@ -92,7 +87,9 @@ pub(crate) mod date_iso {
 
         pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
             match Option::<String>::deserialize(d)? {
-                Some(raw) => super::parse(&raw).map(Some).ok_or_else(|| serde::de::Error::custom("a date must be written YYYY-MM-DD")),
+                Some(raw) => {
+                    crate::values::parse_date(&raw).map(Some).ok_or_else(|| serde::de::Error::custom("a date must be written YYYY-MM-DD"))
+                }
                 None => Ok(None),
             }
         }

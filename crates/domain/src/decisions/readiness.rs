@@ -31,6 +31,15 @@ impl Ruler {
         }
     }
 
+    /// A label for pages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Ruler::Importance => "Importance",
+            Ruler::Confidence => "Confidence",
+            Ruler::Readiness => "Readiness",
+        }
+    }
+
     fn move_up(self) -> &'static str {
         match self {
             Ruler::Importance => "What might make it matter a little more to you?",

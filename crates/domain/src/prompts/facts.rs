@@ -23,6 +23,9 @@ pub struct ClientRecordFacts {
     pub feedback: Vec<FeedbackPoint>,
     /// Active measurement schedules with their due state at `now`.
     pub schedules: Vec<ScheduleFact>,
+    /// Decisions the client deferred, each with the day they chose to come back to it.
+    #[serde(default)]
+    pub deferred_decisions: Vec<DeferredDecision>,
 }
 
 /// One answer to one item, by item id.
@@ -104,4 +107,12 @@ pub struct ScheduleFact {
     pub instrument: InstrumentId,
     pub frequency: Frequency,
     pub due: Due,
+}
+
+/// A deferred decision (issue 5): the client chose to come back to it on a given day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeferredDecision {
+    pub decision_id: String,
+    /// The start (00:00 UTC) of the revisit day, Unix seconds.
+    pub revisit_at: i64,
 }

@@ -83,6 +83,7 @@ impl Situation {
             PromptKind::AllianceDrop => &[Situation::AttendingToTheRelationship, Situation::RespectingAutonomy],
             PromptKind::Safety => &[Situation::AskingAboutSafety],
             PromptKind::OverdueMeasure => &[],
+            PromptKind::DecisionRevisit => &[Situation::RespectingAutonomy, Situation::ExploringConcerns],
         }
     }
 }

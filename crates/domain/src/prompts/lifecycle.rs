@@ -164,7 +164,8 @@ pub fn transition(
             | PromptKind::PersistentImpairment
             | PromptKind::ReliableDeterioration
             | PromptKind::AllianceDrop
-            | PromptKind::OverdueMeasure,
+            | PromptKind::OverdueMeasure
+            | PromptKind::DecisionRevisit,
             Some(_),
         ) => return Err(LifecycleError::SafetyActionNotForThisKind),
         (
@@ -172,7 +173,8 @@ pub fn transition(
             | PromptKind::PersistentImpairment
             | PromptKind::ReliableDeterioration
             | PromptKind::AllianceDrop
-            | PromptKind::OverdueMeasure,
+            | PromptKind::OverdueMeasure
+            | PromptKind::DecisionRevisit,
             None,
         ) => None,
     };
@@ -207,7 +209,8 @@ pub fn reopen_due(state: &PromptState, kind: PromptKind, now: i64, still_holds: 
             | PromptKind::PersistentImpairment
             | PromptKind::ReliableDeterioration
             | PromptKind::AllianceDrop
-            | PromptKind::OverdueMeasure => {
+            | PromptKind::OverdueMeasure
+            | PromptKind::DecisionRevisit => {
                 if now >= *until && still_holds {
                     PromptState::Open
                 } else {

@@ -35,6 +35,8 @@
 //!   so with fewer it never fires).
 //! - **Overdue measure** (routine): a schedule whose due state
 //!   ([`crate::measures::schedule::due`]) is overdue at `now`.
+//! - **Decision to revisit** (routine): a decision the client deferred (issue 5) whose revisit
+//!   day has come. The client chose to come back to it; waiting longer is a valid answer.
 //!
 //! Scores on an outcome measure outside its configured range are ignored, as are data points
 //! dated after `now`. Reliable change and caseness come from [`crate::measures::outcome`];
@@ -49,7 +51,7 @@
 //! run>`, `deterioration:phq9:<first deteriorated score of the run>`,
 //! `no_progress:<intake>`), so a condition that persists keeps its key, and one that clears
 //! and returns gets a new one; `alliance_drop:<latest rating>`;
-//! `overdue_measure:<instrument>:<due_at>`. The store creates a prompt for a key it does not
+//! `overdue_measure:<instrument>:<due_at>`; `decision_revisit:<decision>:<revisit day>`. The store creates a prompt for a key it does not
 //! yet hold (open, deferred or resolved), and reopens a deferred one whose key is still
 //! returned once its date has passed ([`reopen_due`]).
 //!
@@ -71,7 +73,7 @@ mod lifecycle;
 mod rules;
 
 pub use config::{PromptConfig, PromptConfigError};
-pub use facts::{CheckIn, ClientRecordFacts, FeedbackPoint, ItemValue, ScheduleFact, ScorePoint, SessionFact};
+pub use facts::{CheckIn, ClientRecordFacts, DeferredDecision, FeedbackPoint, ItemValue, ScheduleFact, ScorePoint, SessionFact};
 pub use lifecycle::{Action, LifecycleError, MAX_TEXT_CHARS, PromptState, Response, SafetyAction, reopen_due, transition};
 pub use rules::evaluate;
 
@@ -93,16 +95,19 @@ pub enum PromptKind {
     AllianceDrop,
     #[serde(rename = "overdue_measure")]
     OverdueMeasure,
+    #[serde(rename = "decision_revisit")]
+    DecisionRevisit,
 }
 
 impl PromptKind {
-    pub const ALL: [PromptKind; 6] = [
+    pub const ALL: [PromptKind; 7] = [
         PromptKind::Safety,
         PromptKind::NoProgressDespiteEngagement,
         PromptKind::PersistentImpairment,
         PromptKind::ReliableDeterioration,
         PromptKind::AllianceDrop,
         PromptKind::OverdueMeasure,
+        PromptKind::DecisionRevisit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +118,7 @@ impl PromptKind {
             PromptKind::ReliableDeterioration => "deterioration",
             PromptKind::AllianceDrop => "alliance_drop",
             PromptKind::OverdueMeasure => "overdue_measure",
+            PromptKind::DecisionRevisit => "decision_revisit",
         }
     }
 
@@ -129,6 +135,7 @@ impl PromptKind {
             PromptKind::ReliableDeterioration => "Reliable deterioration",
             PromptKind::AllianceDrop => "Alliance drop",
             PromptKind::OverdueMeasure => "Overdue measure",
+            PromptKind::DecisionRevisit => "Decision to revisit",
         }
     }
 
@@ -137,7 +144,7 @@ impl PromptKind {
     pub fn is_referral_type(self) -> bool {
         match self {
             PromptKind::NoProgressDespiteEngagement | PromptKind::PersistentImpairment | PromptKind::ReliableDeterioration => true,
-            PromptKind::Safety | PromptKind::AllianceDrop | PromptKind::OverdueMeasure => false,
+            PromptKind::Safety | PromptKind::AllianceDrop | PromptKind::OverdueMeasure | PromptKind::DecisionRevisit => false,
         }
     }
 }
@@ -182,6 +189,8 @@ pub enum EvidenceSource {
     SessionFeedback,
     /// A schedule's overdue measure (value: whole days overdue; `at` is when it fell due).
     Schedule { instrument: InstrumentId },
+    /// A deferred decision's revisit day (value: whole days since; `at` is the day).
+    DecisionRevisit { decision_id: String },
 }
 
 /// One data point that fired a rule.

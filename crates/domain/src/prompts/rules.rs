@@ -37,6 +37,7 @@ pub fn evaluate(facts: &ClientRecordFacts, config: &PromptConfig) -> Vec<PromptC
     deterioration(&scores, config, &timing, &mut out);
     alliance_drop(&feedback, alliance.as_ref(), config, &mut out);
     overdue(facts, &mut out);
+    decision_revisit(facts, &mut out);
 
     out.sort_by(|a, b| (a.urgency, a.kind, &a.key).cmp(&(b.urgency, b.kind, &b.key)));
     out.dedup_by(|a, b| a.key == b.key);
@@ -476,6 +477,30 @@ fn overdue(facts: &ClientRecordFacts, out: &mut Vec<PromptCandidate>) {
                 s.frequency.label().to_lowercase(),
                 date(due_at),
                 date(since)
+            ),
+            timing: None,
+        });
+    }
+}
+
+fn decision_revisit(facts: &ClientRecordFacts, out: &mut Vec<PromptCandidate>) {
+    for d in facts.deferred_decisions.iter().filter(|d| d.revisit_at <= facts.now) {
+        out.push(PromptCandidate {
+            key: format!("decision_revisit:{}:{}", d.decision_id, date(d.revisit_at)),
+            kind: PromptKind::DecisionRevisit,
+            urgency: Urgency::Routine,
+            evidence: Evidence {
+                points: vec![DataPoint {
+                    source: EvidenceSource::DecisionRevisit { decision_id: d.decision_id.clone() },
+                    at: d.revisit_at,
+                    value: facts.now.saturating_sub(d.revisit_at) / DAY,
+                    role: "revisit date".into(),
+                }],
+                thresholds: vec![threshold("revisit_at", d.revisit_at, "the client's own deferral (PRODUCT.md, Shared decision making)")],
+            },
+            explanation: format!(
+                "The client deferred a decision and chose to come back to it on {}; that day has come. Consider asking whether they want to look at it again. Waiting longer, or not deciding, is a valid answer.",
+                date(d.revisit_at)
             ),
             timing: None,
         });

@@ -37,8 +37,7 @@ use time::Date;
 pub const MAX_REVIEW_AGE_MONTHS: u32 = 24;
 
 pub(crate) fn parse_date(raw: &str, field: &str) -> Result<Date, AppError> {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(raw.trim(), &fmt).map_err(|_| AppError::Unprocessable(format!("{field} must be a date written YYYY-MM-DD")))
+    concord_domain::values::parse_date(raw).ok_or_else(|| AppError::Unprocessable(format!("{field} must be a date written YYYY-MM-DD")))
 }
 
 fn words_list(raw: Vec<String>, field: &str) -> Result<Vec<ClientWords>, AppError> {

@@ -118,9 +118,8 @@ impl ResolveJson {
                     .defer_until
                     .as_deref()
                     .ok_or_else(|| AppError::Unprocessable("defer_until (YYYY-MM-DD) is required when the response is deferred".into()))?;
-                let fmt = time::macros::format_description!("[year]-[month]-[day]");
-                let date = time::Date::parse(raw.trim(), &fmt)
-                    .map_err(|_| AppError::Unprocessable("defer_until must be a date, YYYY-MM-DD".into()))?;
+                let date = concord_domain::values::parse_date(raw)
+                    .ok_or_else(|| AppError::Unprocessable("defer_until must be a date, YYYY-MM-DD".into()))?;
                 (PromptResponse::DeferredUntil { date: date.midnight().assume_utc().unix_timestamp() }, self.note.clone())
             }
             other => {

@@ -357,8 +357,7 @@ pub struct SessionForm {
 }
 
 fn parse_session_form(f: &SessionForm) -> Result<(time::OffsetDateTime, DurationMinutes, Attendance), String> {
-    let date = Date::parse(f.date.trim(), &time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| "Date must be a date.".to_owned())?;
+    let date = concord_domain::values::parse_date(&f.date).ok_or_else(|| "Date must be a date.".to_owned())?;
     let t = Time::parse(f.time.trim(), &time::macros::format_description!("[hour]:[minute]"))
         .map_err(|_| "Start must be a time like 14:00.".to_owned())?;
     let minutes: i64 = f.duration_minutes.trim().parse().map_err(|_| "Minutes must be a number.".to_owned())?;

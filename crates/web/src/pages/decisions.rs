@@ -13,11 +13,12 @@ use crate::auth::{PageForm, Staff, parse_path_id};
 use crate::dossier::SUGGESTED_QUESTIONS;
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
-use crate::view::{Nav, render};
+use crate::view::{Nav, fmt_date, render};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use concord_domain::decisions::options::balance_check;
+use concord_domain::decisions::readiness::{READINESS_INSTRUMENT_ID, readiness_reflections};
 use concord_domain::decisions::sure::SureArea;
 use concord_domain::decisions::weighing::MIRROR_NOTE;
 use concord_domain::decisions::{
@@ -26,8 +27,10 @@ use concord_domain::decisions::{
 };
 use concord_domain::ids::{ClientId, CriterionId, DecisionId, DossierId, OptionId};
 use concord_domain::values::format_date;
+use concord_store::StoreError;
 use concord_store::clients;
-use concord_store::decisions::{self as store, Decision, MAX_VOICE_ENTRIES};
+use concord_store::decisions::{self as store, Decision, DecisionData, MAX_VOICE_ENTRIES};
+use concord_store::measures as store_measures;
 use time::OffsetDateTime;
 
 pub struct AttributeView {
@@ -114,6 +117,9 @@ pub struct DecisionsPage {
     pub dossier_action: String,
     pub worksheet: Option<WorksheetView>,
     pub dossiers: Vec<DossierRow>,
+    /// The latest readiness rulers: (ruler, value 0–10, reflective follow-up), and their date.
+    pub readiness: Vec<(&'static str, u8, String)>,
+    pub readiness_date: String,
 }
 
 fn lines(v: &[ClientWords]) -> String {
@@ -235,7 +241,17 @@ pub async fn show(State(state): State<AppState>, staff: Staff, Path(id): Path<St
     let decisions = store::list_decisions(&state.store, &staff.ctx, &access).await?;
     let dossiers = store::list_dossiers(&state.store, &staff.ctx, &access).await?;
     let today = staff.ctx.now.date();
+    let rulers = store_measures::list_responses(&state.store, &staff.ctx, &access, Some(READINESS_INSTRUMENT_ID)).await?;
+    let latest = rulers.last();
+    let readiness = latest
+        .and_then(|r| readiness_reflections(&r.score).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r.ruler.label(), r.value, r.text))
+        .collect();
     Ok(render(&DecisionsPage {
+        readiness,
+        readiness_date: latest.map(|r| fmt_date(r.completed_at)).unwrap_or_default(),
         title: format!("Decision worksheet — {}", rec.name),
         nav: nav(&staff, "caseload"),
         client_name: rec.name,
@@ -273,7 +289,7 @@ pub async fn start(
     Ok(Redirect::to(&format!("/clients/{id}/decisions")).into_response())
 }
 
-fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
@@ -283,6 +299,69 @@ fn words_lines(raw: &str, what: &str) -> Result<Vec<ClientWords>, AppError> {
         return Err(AppError::Unprocessable(format!("{what} may hold at most {MAX_VOICE_ENTRIES} entries")));
     }
     v.into_iter().map(|l| ClientWords::parse(l).map_err(|e| AppError::Unprocessable(format!("{what}: {e}")))).collect()
+}
+
+/// The client's voice and the balance grid from a worksheet form; the therapist's and the
+/// portal's forms share the field names (one line per entry).
+pub(crate) struct VoiceForm {
+    statement: Option<ClientWords>,
+    goals: Vec<ClientWords>,
+    personal_medicine: Vec<ClientWords>,
+    concerns: Vec<ClientWords>,
+    questions: Vec<ClientWords>,
+    balance: Vec<(Quadrant, Vec<ClientWords>)>,
+}
+
+impl VoiceForm {
+    pub(crate) fn parse(form: &[(String, String)]) -> Result<Self, AppError> {
+        let statement = field(form, "statement").map(str::trim).filter(|s| !s.is_empty()).map(ClientWords::parse).transpose()?;
+        let mut questions = words_lines(field(form, "questions").unwrap_or(""), "Questions")?;
+        for (k, v) in form {
+            if k == "suggested" && !questions.iter().any(|q| q.as_str() == v) {
+                questions.push(ClientWords::parse(v)?);
+            }
+        }
+        let mut balance = Vec::new();
+        for q in Quadrant::ALL {
+            balance.push((q, words_lines(field(form, q.as_str()).unwrap_or(""), q.label())?));
+        }
+        Ok(Self {
+            statement,
+            goals: words_lines(field(form, "goals").unwrap_or(""), "Goals")?,
+            personal_medicine: words_lines(field(form, "personal_medicine").unwrap_or(""), "What you already do to stay well")?,
+            concerns: words_lines(field(form, "concerns").unwrap_or(""), "Concerns")?,
+            questions,
+            balance,
+        })
+    }
+
+    /// Replaces the voice and the grid with what the form holds.
+    pub(crate) fn apply(self, data: &mut DecisionData) -> Result<(), StoreError> {
+        data.voice.statement = self.statement;
+        data.voice.goals = self.goals;
+        data.voice.personal_medicine = self.personal_medicine;
+        data.voice.concerns = self.concerns;
+        data.voice.questions = self.questions;
+        for (q, entries) in self.balance {
+            while data.balance.remove(q, 0).is_some() {}
+            for e in entries {
+                data.balance.add(q, e).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The four SURE answers from a form (`yes`/`no` per area), or `None` when one is missing.
+pub(crate) fn sure_answers(form: &[(String, String)]) -> Option<Vec<bool>> {
+    SURE_QUESTIONS
+        .iter()
+        .map(|(a, _)| match field(form, a.as_str()) {
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The worksheet's forms, told apart by their `action` field: `save` (role, the client's
@@ -327,37 +406,13 @@ pub async fn update(
                 None => None,
             };
             let question = field(&form, "question").map(DecisionQuestion::parse).transpose()?;
-            let statement = field(&form, "statement").map(str::trim).filter(|s| !s.is_empty()).map(ClientWords::parse).transpose()?;
-            let mut questions = words_lines(field(&form, "questions").unwrap_or(""), "questions")?;
-            for (k, v) in &form {
-                if k == "suggested" && !questions.iter().any(|q| q.as_str() == v) {
-                    questions.push(ClientWords::parse(v)?);
-                }
-            }
-            let goals = words_lines(field(&form, "goals").unwrap_or(""), "goals")?;
-            let personal_medicine = words_lines(field(&form, "personal_medicine").unwrap_or(""), "personal medicine")?;
-            let concerns = words_lines(field(&form, "concerns").unwrap_or(""), "concerns")?;
-            let mut balance = Vec::new();
-            for q in Quadrant::ALL {
-                balance.push((q, words_lines(field(&form, q.as_str()).unwrap_or(""), q.label())?));
-            }
+            let voice = VoiceForm::parse(&form)?;
             store::update_decision(&state.store, ctx, &access, decision, "worksheet", move |data| {
                 if let Some(q) = question {
                     data.record.set_question(q);
                 }
                 data.record.set_preferred_role(role);
-                data.voice.statement = statement;
-                data.voice.goals = goals;
-                data.voice.personal_medicine = personal_medicine;
-                data.voice.concerns = concerns;
-                data.voice.questions = questions;
-                for (q, entries) in balance {
-                    while data.balance.remove(q, 0).is_some() {}
-                    for e in entries {
-                        data.balance.add(q, e).map_err(|e| concord_store::StoreError::Invalid(e.to_string()))?;
-                    }
-                }
-                Ok(())
+                voice.apply(data)
             })
             .await?;
         }
@@ -385,14 +440,8 @@ pub async fn update(
             store::add_criterion(&state.store, ctx, &access, decision, &name, Importance::new(v)?).await?;
         }
         "sure" => {
-            let mut answers = Vec::with_capacity(4);
-            for (a, _) in SURE_QUESTIONS {
-                match field(&form, a.as_str()) {
-                    Some("yes") => answers.push(true),
-                    Some("no") => answers.push(false),
-                    _ => return Err(AppError::Unprocessable("answer each of the four SURE questions yes or no".into()).into()),
-                }
-            }
+            let answers =
+                sure_answers(&form).ok_or_else(|| AppError::Unprocessable("answer each of the four SURE questions yes or no".into()))?;
             let entry = score_sure_answers(&answers, ctx.ts())?;
             store::update_decision(&state.store, ctx, &access, decision, "sure", move |data| {
                 data.sure = Some(entry);

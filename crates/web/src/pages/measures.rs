@@ -24,7 +24,7 @@ use concord_store::clients::{self, SessionRow};
 use concord_store::measures::{self as store_measures, NewResponse, ResponseSource};
 use serde::Deserialize;
 use std::collections::HashMap;
-use time::{Date, PrimitiveDateTime, Time};
+use time::{PrimitiveDateTime, Time};
 
 pub struct MeasureCard {
     pub name: String,
@@ -324,9 +324,8 @@ pub async fn save_paper_form(
     let def = registry.get(&instrument).ok_or(AppError::NotFound)?;
     let attempt = (|| {
         let (answers, note) = questionnaire::answers_from_form(def, &form)?;
-        let date =
-            Date::parse(form.get("completed_date").map_or("", |s| s.trim()), &time::macros::format_description!("[year]-[month]-[day]"))
-                .map_err(|_| AppError::Unprocessable("give the date the form was completed".into()))?;
+        let date = concord_domain::values::parse_date(form.get("completed_date").map_or("", |s| s.as_str()))
+            .ok_or_else(|| AppError::Unprocessable("give the date the form was completed".into()))?;
         let t = Time::parse(form.get("completed_time").map_or("", |s| s.trim()), &time::macros::format_description!("[hour]:[minute]"))
             .map_err(|_| AppError::Unprocessable("give the time as HH:MM".into()))?;
         let source = if form.get("source").is_some_and(|s| s == "clinician") { ResponseSource::Clinician } else { ResponseSource::Paper };

@@ -6,6 +6,7 @@
 //! (`concord_store::decisions::portal_*` scope every query by the session's practice and
 //! client); a decision id in the form that is not that decision is refused.
 
+use super::decisions::{VoiceForm, sure_answers};
 use super::portal::PortalCaller;
 use crate::api::decisions::score_sure_answers;
 use crate::auth::PageForm;
@@ -19,8 +20,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use concord_domain::decisions::sure::SureArea;
 use concord_domain::decisions::{ClientWords, DecisionId, Importance, Quadrant};
+use concord_domain::ids::CriterionId;
 use concord_store::StoreError;
-use concord_store::decisions::{self as store, Decision, MAX_VOICE_ENTRIES};
+use concord_store::decisions::{self as store, Decision};
 
 pub struct WeightView {
     pub id: String,
@@ -165,39 +167,11 @@ pub async fn show(State(state): State<AppState>, caller: PortalCaller) -> Respon
 }
 
 fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    super::decisions::field(form, name)
 }
 
-fn words_lines(raw: &str, what: &str) -> Result<Vec<ClientWords>, AppError> {
-    let v: Vec<&str> = raw.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    if v.len() > MAX_VOICE_ENTRIES {
-        return Err(AppError::Unprocessable(format!("{what} may hold at most {MAX_VOICE_ENTRIES} entries")));
-    }
-    v.into_iter().map(|l| ClientWords::parse(l).map_err(|e| AppError::Unprocessable(format!("{what}: {e}")))).collect()
-}
-
-struct Changes {
-    statement: Option<ClientWords>,
-    goals: Vec<ClientWords>,
-    personal_medicine: Vec<ClientWords>,
-    concerns: Vec<ClientWords>,
-    questions: Vec<ClientWords>,
-    balance: Vec<(Quadrant, Vec<ClientWords>)>,
-    weights: Vec<(concord_domain::ids::CriterionId, Importance)>,
-}
-
-fn parse_save(d: &Decision, form: &[(String, String)]) -> Result<Changes, AppError> {
-    let statement = field(form, "statement").map(str::trim).filter(|s| !s.is_empty()).map(ClientWords::parse).transpose()?;
-    let mut questions = words_lines(field(form, "questions").unwrap_or(""), "Questions")?;
-    for (k, v) in form {
-        if k == "suggested" && !questions.iter().any(|q| q.as_str() == v) {
-            questions.push(ClientWords::parse(v)?);
-        }
-    }
-    let mut balance = Vec::new();
-    for q in Quadrant::ALL {
-        balance.push((q, words_lines(field(form, q.as_str()).unwrap_or(""), q.label())?));
-    }
+/// The worksheet's voice and grid, and the criteria weights the client changed.
+fn parse_save(d: &Decision, form: &[(String, String)]) -> Result<(VoiceForm, Vec<(CriterionId, Importance)>), AppError> {
     let mut weights = Vec::new();
     for c in &d.criteria {
         if let Some(raw) = field(form, &format!("importance_{}", c.id)).map(str::trim).filter(|s| !s.is_empty()) {
@@ -209,15 +183,7 @@ fn parse_save(d: &Decision, form: &[(String, String)]) -> Result<Changes, AppErr
             }
         }
     }
-    Ok(Changes {
-        statement,
-        goals: words_lines(field(form, "goals").unwrap_or(""), "Goals")?,
-        personal_medicine: words_lines(field(form, "personal_medicine").unwrap_or(""), "What you already do to stay well")?,
-        concerns: words_lines(field(form, "concerns").unwrap_or(""), "Concerns")?,
-        questions,
-        balance,
-        weights,
-    })
+    Ok((VoiceForm::parse(form)?, weights))
 }
 
 /// `POST /portal/decision`: `action=save` (statement, goals, weights, balance grid,
@@ -242,40 +208,21 @@ pub async fn save(State(state): State<AppState>, caller: PortalCaller, PageForm(
     let again = |msg: String| (StatusCode::UNPROCESSABLE_ENTITY, render(&page(&d, Some(msg), false))).into_response();
     let result = match field(&form, "action").unwrap_or("") {
         "save" => {
-            let changes = match parse_save(&d, &form) {
+            let (voice, weights) = match parse_save(&d, &form) {
                 Ok(c) => c,
                 Err(e) => return again(e.public_message()),
             };
-            for (cid, imp) in &changes.weights {
+            for (cid, imp) in &weights {
                 if let Err(e) = store::portal_set_importance(store_, ctx, access, d.id, *cid, *imp).await {
                     return failure(e);
                 }
             }
-            store::portal_update_decision(store_, ctx, access, d.id, "worksheet", move |data| {
-                data.voice.statement = changes.statement;
-                data.voice.goals = changes.goals;
-                data.voice.personal_medicine = changes.personal_medicine;
-                data.voice.concerns = changes.concerns;
-                data.voice.questions = changes.questions;
-                for (q, entries) in changes.balance {
-                    while data.balance.remove(q, 0).is_some() {}
-                    for e in entries {
-                        data.balance.add(q, e).map_err(|e| StoreError::Invalid(e.to_string()))?;
-                    }
-                }
-                Ok(())
-            })
-            .await
+            store::portal_update_decision(store_, ctx, access, d.id, "worksheet", move |data| voice.apply(data)).await
         }
         "sure" => {
-            let mut answers = Vec::with_capacity(4);
-            for (a, _) in SURE_QUESTIONS {
-                match field(&form, a.as_str()) {
-                    Some("yes") => answers.push(true),
-                    Some("no") => answers.push(false),
-                    _ => return again("Please answer each of the four questions yes or no.".into()),
-                }
-            }
+            let Some(answers) = sure_answers(&form) else {
+                return again("Please answer each of the four questions yes or no.".into());
+            };
             let entry = match score_sure_answers(&answers, ctx.ts()) {
                 Ok(e) => e,
                 Err(e) => return again(e.public_message()),

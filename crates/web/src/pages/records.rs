@@ -53,6 +53,8 @@ pub struct GuideView {
 
 pub struct PromptView {
     pub id: String,
+    /// Where the prompt's subject lives, relative to the client's record (e.g. the decision).
+    pub subject: Option<(String, &'static str)>,
     pub kind: &'static str,
     pub kind_label: &'static str,
     pub urgency: &'static str,
@@ -79,6 +81,7 @@ fn source_label(s: &EvidenceSource) -> String {
         EvidenceSource::AttendedSession => "Attended session".into(),
         EvidenceSource::SessionFeedback => "Session feedback".into(),
         EvidenceSource::Schedule { instrument } => format!("{} schedule", instrument_name(instrument.as_str())),
+        EvidenceSource::DecisionRevisit { .. } => "Deferred decision".into(),
     }
 }
 
@@ -98,6 +101,7 @@ fn evidence_view(p: &DataPoint) -> EvidenceView {
     let value = match p.source {
         EvidenceSource::CheckInHarmThoughts | EvidenceSource::Flag { .. } => "yes".to_owned(),
         EvidenceSource::Schedule { .. } => format!("{} days overdue", p.value),
+        EvidenceSource::DecisionRevisit { .. } => format!("{} days since", p.value),
         _ => p.value.to_string(),
     };
     EvidenceView { what: format!("{} ({})", source_label(&p.source), p.role), when: fmt_date(p.at), value }
@@ -137,8 +141,10 @@ fn prompt_view(p: &PromptRow, guide: &[GuideEntry]) -> PromptView {
         ("deferred", _) => format!("Deferred until {}", fmt_date(p.deferred_until.unwrap_or(0))),
         _ => String::new(),
     };
+    let subject = (p.kind == PromptKind::DecisionRevisit).then(|| ("/decisions".to_owned(), "Open the decision worksheet"));
     PromptView {
         id: p.id.to_string(),
+        subject,
         kind: p.kind.as_str(),
         kind_label: p.kind.label(),
         urgency: p.urgency.as_str(),
@@ -588,8 +594,8 @@ impl NoteForm {
         let follow_up_date = match non_empty(self.follow_up_date.clone()) {
             None => None,
             Some(d) => Some(
-                time::Date::parse(&d, time::macros::format_description!("[year]-[month]-[day]"))
-                    .map_err(|_| AppError::Unprocessable("the follow-up date must be YYYY-MM-DD".into()))?,
+                concord_domain::values::parse_date(&d)
+                    .ok_or_else(|| AppError::Unprocessable("the follow-up date must be YYYY-MM-DD".into()))?,
             ),
         };
         let m = MedicationConversation {
