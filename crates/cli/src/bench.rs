@@ -14,7 +14,7 @@ use concord_store::accounts::{self, NewUser, SessionStage};
 use concord_store::clients::{self, NewSession};
 use concord_store::crypto::PracticeKey;
 use concord_store::measures::{self as store_measures, NewResponse, ResponseSource};
-use concord_store::{Ctx, Store, db};
+use concord_store::{Ctx, Store, db, values_list};
 use std::process::ExitCode;
 use std::time::Instant;
 use time::Duration;
@@ -415,24 +415,6 @@ struct Generated {
 
 /// Rows per multi-row INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 bound values.
 const ROWS_PER_INSERT: usize = 2_000;
-
-fn values_list(rows: usize, per_row: usize) -> String {
-    let mut s = String::with_capacity(rows * per_row * 6);
-    for r in 0..rows {
-        if r > 0 {
-            s.push_str(", ");
-        }
-        s.push('(');
-        for c in 0..per_row {
-            if c > 0 {
-                s.push_str(", ");
-            }
-            s.push_str(&format!("${}", r * per_row + c + 1));
-        }
-        s.push(')');
-    }
-    s
-}
 
 async fn seed_prompts(data: DataArgs, n_clients: usize, years: i64, pending_percent: u32) -> Result<ExitCode, CliError> {
     use concord_store::measures::ScorePoint;

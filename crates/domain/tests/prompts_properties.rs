@@ -190,6 +190,18 @@ proptest! {
         }
     }
 
+    /// The store's `load_facts` leaves out check-ins without harm thoughts (most of a record's
+    /// rows): the candidates, keys, evidence and words, must be exactly those of the whole record.
+    #[test]
+    fn unflagged_check_ins_never_change_the_outcome(f in plausible(), c in arbitrary_config(), extra in prop::collection::vec(any::<i64>(), 0..40)) {
+        let mut full = f.clone();
+        full.check_ins.extend(extra.iter().map(|at| CheckIn { completed_at: T0 + at % (400 * DAY), harm_thoughts: false }));
+        let mut reduced = full.clone();
+        reduced.check_ins.retain(|ci| ci.harm_thoughts);
+        prop_assert_eq!(evaluate(&full, &c), evaluate(&reduced, &c));
+        prop_assert_eq!(evaluate(&full, &PromptConfig::default()), evaluate(&reduced, &PromptConfig::default()));
+    }
+
     #[test]
     fn every_candidate_is_explained_and_evidenced(f in plausible()) {
         for p in evaluate(&f, &PromptConfig::default()) {

@@ -326,6 +326,25 @@ impl Store {
     }
 }
 
+/// `($1, …, $n), (…)`: the placeholders of a multi-row INSERT of `rows` rows.
+pub fn values_list(rows: usize, per_row: usize) -> String {
+    let mut s = String::with_capacity(rows * per_row * 6);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..per_row {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(&format!("${}", r * per_row + c + 1));
+        }
+        s.push(')');
+    }
+    s
+}
+
 /// A boolean stored as INTEGER/BIGINT 0 or 1.
 pub(crate) fn flag(b: bool) -> i64 {
     i64::from(b)

@@ -29,7 +29,7 @@
 use crate::accounts::parse_id;
 use crate::clients::{data_key, record_access};
 use crate::crypto::field_aad;
-use crate::{Ctx, Store, StoreError, Tx, audit};
+use crate::{Ctx, Store, StoreError, Tx, audit, values_list};
 use concord_domain::ids::{ClientId, PracticeId, PromptEventId, PromptId, UserId};
 use concord_domain::measures::schedule::{Schedule, due};
 use concord_domain::measures::score::Score;
@@ -244,6 +244,65 @@ pub(crate) async fn after_response(
     Ok(())
 }
 
+/// Rows per multi-row INSERT (well under SQLite's and PostgreSQL's bind-parameter limits).
+const INSERT_CHUNK: usize = 200;
+
+/// Opens a prompt for each candidate whose key its client does not hold yet, with its
+/// `opened` event and `prompt.open` audit entry; returns how many were opened. Multi-row
+/// INSERTs: the sweep opens thousands at once.
+async fn open_prompts(tx: &mut Tx, ctx: &Ctx, items: &[(PracticeId, ClientId, &PromptCandidate)]) -> Result<u64, StoreError> {
+    let mut opened: Vec<(PracticeId, ClientId, PromptId, &PromptCandidate)> = Vec::new();
+    for chunk in items.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO prompts (id, practice_id, client_id, prompt_key, kind, urgency, state, evidence_json, explanation, timing_json, \
+               condition_holds, created_at, evaluated_at) VALUES {} ON CONFLICT (practice_id, client_id, prompt_key) DO NOTHING RETURNING id",
+            values_list(chunk.len(), 13)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut ids = Vec::with_capacity(chunk.len());
+        for (p, c, cand) in chunk {
+            let id: PromptId = ctx.new_id(PromptId::new_at);
+            let evidence = serde_json::to_string(&cand.evidence).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let timing = cand.timing.as_ref().map(serde_json::to_string).transpose().map_err(|e| StoreError::Invalid(e.to_string()))?;
+            q = q
+                .bind(id.to_string())
+                .bind(p.to_string())
+                .bind(c.to_string())
+                .bind(cand.key.clone())
+                .bind(cand.kind.as_str())
+                .bind(cand.urgency.as_str())
+                .bind("open")
+                .bind(evidence)
+                .bind(cand.explanation.clone())
+                .bind(timing)
+                .bind(1_i64)
+                .bind(ctx.ts())
+                .bind(ctx.ts());
+            ids.push(id);
+        }
+        // Only the rows actually inserted come back: a key already held is left alone.
+        let inserted: std::collections::HashSet<String> =
+            q.fetch_all(&mut **tx).await?.iter().map(|r| r.try_get::<String, _>("id")).collect::<Result<_, _>>()?;
+        for ((p, c, cand), id) in chunk.iter().zip(ids) {
+            if inserted.contains(&id.to_string()) {
+                opened.push((*p, *c, id, *cand));
+            }
+        }
+    }
+    let events: Vec<(PracticeId, ClientId, PromptId, &str)> = opened.iter().map(|(p, c, id, _)| (*p, *c, *id, "opened")).collect();
+    insert_system_events(tx, ctx, &events).await?;
+    let entries: Vec<audit::AuditEvent> = opened
+        .iter()
+        .map(|(p, c, id, cand)| {
+            let mut ev = system_event(ctx, *p, *c, "prompt.open", &id.to_string());
+            ev.detail = format!("kind={} urgency={}", cand.kind.as_str(), cand.urgency.as_str());
+            ev
+        })
+        .collect();
+    audit::append_many(tx, entries.iter()).await?;
+    Ok(opened.len() as u64)
+}
+
 /// Opens a prompt for `c` unless its key is already held; audits an opening.
 async fn insert_candidate(
     tx: &mut Tx,
@@ -252,79 +311,38 @@ async fn insert_candidate(
     client_id: ClientId,
     c: &PromptCandidate,
 ) -> Result<bool, StoreError> {
-    let id: PromptId = ctx.new_id(PromptId::new_at);
-    let evidence = serde_json::to_string(&c.evidence).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let timing = c.timing.as_ref().map(serde_json::to_string).transpose().map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let inserted = sqlx::query(
-        "INSERT INTO prompts (id, practice_id, client_id, prompt_key, kind, urgency, state, evidence_json, explanation, timing_json, \
-           condition_holds, created_at, evaluated_at) VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, 1, $10, $10) \
-         ON CONFLICT (practice_id, client_id, prompt_key) DO NOTHING",
-    )
-    .bind(id.to_string())
-    .bind(practice_id.to_string())
-    .bind(client_id.to_string())
-    .bind(&c.key)
-    .bind(c.kind.as_str())
-    .bind(c.urgency.as_str())
-    .bind(&evidence)
-    .bind(&c.explanation)
-    .bind(timing)
-    .bind(ctx.ts())
-    .execute(&mut **tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if inserted {
-        insert_event(tx, ctx, practice_id, client_id, id, "opened", None, None, None).await?;
-        let mut ev = system_event(ctx, practice_id, client_id, "prompt.open", &id.to_string());
-        ev.detail = format!("kind={} urgency={}", c.kind.as_str(), c.urgency.as_str());
-        audit::append(tx, &ev).await?;
-    }
-    Ok(inserted)
+    Ok(open_prompts(tx, ctx, &[(practice_id, client_id, c)]).await? == 1)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn insert_event(
-    tx: &mut Tx,
-    ctx: &Ctx,
-    practice_id: PracticeId,
-    client_id: ClientId,
-    prompt_id: PromptId,
-    event: &str,
-    response: Option<&str>,
-    detail_ct: Option<Vec<u8>>,
-    actor: Option<UserId>,
-) -> Result<PromptEventId, StoreError> {
-    let id: PromptEventId = ctx.new_id(PromptEventId::new_at);
-    sqlx::query(
-        "INSERT INTO prompt_events (id, practice_id, client_id, prompt_id, event, response, detail_ct, at, actor_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(id.to_string())
-    .bind(practice_id.to_string())
-    .bind(client_id.to_string())
-    .bind(prompt_id.to_string())
-    .bind(event)
-    .bind(response)
-    .bind(detail_ct)
-    .bind(ctx.ts())
-    .bind(actor.map(|a| a.to_string()))
-    .execute(&mut **tx)
-    .await?;
-    Ok(id)
+/// The rules engine's transitions (`opened`, `reopened`: no actor, no words), many at once.
+async fn insert_system_events(tx: &mut Tx, ctx: &Ctx, events: &[(PracticeId, ClientId, PromptId, &str)]) -> Result<(), StoreError> {
+    for chunk in events.chunks(INSERT_CHUNK) {
+        let sql =
+            format!("INSERT INTO prompt_events (id, practice_id, client_id, prompt_id, event, at) VALUES {}", values_list(chunk.len(), 6));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (p, c, prompt, event) in chunk {
+            let id: PromptEventId = ctx.new_id(PromptEventId::new_at);
+            q = q.bind(id.to_string()).bind(p.to_string()).bind(c.to_string()).bind(prompt.to_string()).bind(*event).bind(ctx.ts());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Everything the rules read about one client, at `now` (no items, no free text: the safety
-/// rule reads the stored `safety` flag).
+/// rule reads the stored `safety` flag). Check-ins without a flag are left out: only the
+/// safety rule reads check-ins, and only those answered yes (flagged), while daily check-ins
+/// are most of a record's rows. The rules' outcome is the same either way (tested).
 pub async fn load_facts(tx: &mut Tx, practice_id: PracticeId, client_id: ClientId, now: i64) -> Result<ClientRecordFacts, StoreError> {
     let (p, c) = (practice_id.to_string(), client_id.to_string());
     let rows = sqlx::query(
         "SELECT instrument_id, completed_at, total, band_id, flags_json FROM measure_responses \
-         WHERE practice_id = $1 AND client_id = $2 AND completed_at <= $3",
+         WHERE practice_id = $1 AND client_id = $2 AND completed_at <= $3 AND (instrument_id <> $4 OR flags_json <> '[]')",
     )
     .bind(&p)
     .bind(&c)
     .bind(now)
+    .bind(CHECKIN)
     .fetch_all(&mut **tx)
     .await?;
     let mut facts = ClientRecordFacts { now, ..Default::default() };
@@ -430,16 +448,21 @@ impl std::ops::AddAssign for EvaluationReport {
     }
 }
 
-/// Runs every rule for one client at `ctx.now` and brings their prompts up to date: opens new
-/// keys, records whether each open or deferred prompt's condition still holds, reopens a
-/// deferred prompt whose date has come if its condition still holds, and clears the client's
-/// pending mark. Reads outside the write lock; writes only when something changed.
-pub async fn evaluate_client(
-    store: &Store,
-    ctx: &Ctx,
+/// What an evaluation of one client's record calls for, computed outside the write lock and
+/// applied later by [`apply_plans`] (whose statements are guarded against what changed since).
+struct Plan {
     practice_id: PracticeId,
     client_id: ClientId,
-) -> Result<EvaluationReport, StoreError> {
+    /// Candidates whose keys the client does not hold.
+    open: Vec<PromptCandidate>,
+    /// Deferred prompts whose date has come while their condition still holds.
+    reopen: Vec<PromptId>,
+    /// Open or deferred prompts whose condition changed (id, holds now).
+    holds: Vec<(String, bool)>,
+}
+
+/// Reads one client's record at `ctx.now` (its own read transaction) and runs every rule.
+async fn plan_client(store: &Store, ctx: &Ctx, practice_id: PracticeId, client_id: ClientId) -> Result<Plan, StoreError> {
     let now = ctx.ts();
     let mut read = store.begin_read().await?;
     let config = practice_config(&mut *read, practice_id).await?;
@@ -453,56 +476,127 @@ pub async fn evaluate_client(
     .await?;
     read.commit().await?;
     let candidates = evaluate(&facts, &config);
-    let mut report = EvaluationReport { clients: 1, ..Default::default() };
-
-    let mut tx = store.begin().await?;
-    for c in &candidates {
-        if !held.iter().any(|h| h.try_get::<String, _>("prompt_key").map(|k| k == c.key).unwrap_or(false))
-            && insert_candidate(&mut tx, ctx, practice_id, client_id, c).await?
-        {
-            report.opened += 1;
-        }
-    }
+    let mut plan = Plan { practice_id, client_id, open: Vec::new(), reopen: Vec::new(), holds: Vec::new() };
+    let mut held_keys = std::collections::HashSet::with_capacity(held.len());
     for h in &held {
         let key: String = h.try_get("prompt_key")?;
         let state: String = h.try_get("state")?;
+        let holds = candidates.iter().any(|c| c.key == key);
+        held_keys.insert(key);
         if state == "resolved" {
             continue;
         }
         let id: String = h.try_get("id")?;
-        let holds = candidates.iter().any(|c| c.key == key);
-        let was: i64 = h.try_get("condition_holds")?;
         if state == "deferred" {
             let kind = PromptKind::parse(&h.try_get::<String, _>("kind")?).ok_or_else(|| corrupt("kind"))?;
             let until: Option<i64> = h.try_get("deferred_until")?;
-            let current = PromptState::Deferred { until: until.unwrap_or(0) };
-            if reopen_due(&current, kind, now, holds).is_open() {
-                sqlx::query("UPDATE prompts SET state = 'open', deferred_until = NULL, condition_holds = 1, evaluated_at = $1 WHERE id = $2 AND state = 'deferred'")
-                    .bind(now)
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-                let pid: PromptId = id.parse().map_err(|_| corrupt("id"))?;
-                insert_event(&mut tx, ctx, practice_id, client_id, pid, "reopened", None, None, None).await?;
-                audit::append(&mut tx, &system_event(ctx, practice_id, client_id, "prompt.reopen", &id)).await?;
-                report.reopened += 1;
+            if reopen_due(&PromptState::Deferred { until: until.unwrap_or(0) }, kind, now, holds).is_open() {
+                plan.reopen.push(id.parse().map_err(|_| corrupt("id"))?);
                 continue;
             }
         }
-        if (was != 0) != holds {
+        if (h.try_get::<i64, _>("condition_holds")? != 0) != holds {
+            plan.holds.push((id, holds));
+        }
+    }
+    plan.open = candidates.into_iter().filter(|c| !held_keys.contains(&c.key)).collect();
+    Ok(plan)
+}
+
+/// Brings the planned clients' prompts up to date in the caller's transaction: opens new
+/// keys, reopens deferred prompts whose date has come, records whether each open or deferred
+/// prompt's condition still holds, and clears the clients' pending marks (those made before
+/// `now`: a write since then marks the client again).
+async fn apply_plans(tx: &mut Tx, ctx: &Ctx, plans: &[Plan]) -> Result<EvaluationReport, StoreError> {
+    let now = ctx.ts();
+    let mut report = EvaluationReport { clients: plans.len() as u64, ..Default::default() };
+    let opening: Vec<(PracticeId, ClientId, &PromptCandidate)> =
+        plans.iter().flat_map(|p| p.open.iter().map(|c| (p.practice_id, p.client_id, c))).collect();
+    report.opened = open_prompts(tx, ctx, &opening).await?;
+    let mut reopened = Vec::new();
+    let mut entries = Vec::new();
+    for plan in plans {
+        for id in &plan.reopen {
+            let done = sqlx::query(
+                "UPDATE prompts SET state = 'open', deferred_until = NULL, condition_holds = 1, evaluated_at = $1 WHERE id = $2 AND state = 'deferred'",
+            )
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if done {
+                reopened.push((plan.practice_id, plan.client_id, *id, "reopened"));
+                entries.push(system_event(ctx, plan.practice_id, plan.client_id, "prompt.reopen", &id.to_string()));
+            }
+        }
+        for (id, holds) in &plan.holds {
             sqlx::query("UPDATE prompts SET condition_holds = $1, evaluated_at = $2 WHERE id = $3 AND state <> 'resolved'")
-                .bind(i64::from(holds))
+                .bind(i64::from(*holds))
                 .bind(now)
-                .bind(&id)
-                .execute(&mut *tx)
+                .bind(id)
+                .execute(&mut **tx)
                 .await?;
         }
     }
-    sqlx::query("DELETE FROM prompt_pending WHERE client_id = $1 AND since <= $2")
-        .bind(client_id.to_string())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    report.reopened = reopened.len() as u64;
+    insert_system_events(tx, ctx, &reopened).await?;
+    audit::append_many(tx, entries.iter()).await?;
+    for chunk in plans.chunks(INSERT_CHUNK) {
+        let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        let sql = format!("DELETE FROM prompt_pending WHERE since <= $1 AND client_id IN ({list})");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for plan in chunk {
+            q = q.bind(plan.client_id.to_string());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(report)
+}
+
+/// Runs every rule for one client at `ctx.now` and brings their prompts up to date (see
+/// [`apply_plans`]). Reads outside the write lock.
+pub async fn evaluate_client(
+    store: &Store,
+    ctx: &Ctx,
+    practice_id: PracticeId,
+    client_id: ClientId,
+) -> Result<EvaluationReport, StoreError> {
+    let plan = plan_client(store, ctx, practice_id, client_id).await?;
+    apply_batch(store, ctx, std::slice::from_ref(&plan)).await
+}
+
+/// Evaluates the clients' whole records: several reads at a time on separate connections,
+/// and the resulting writes [`EVALUATION_BATCH`] clients per transaction (one commit, and so
+/// one fsync on SQLite, per batch rather than per client).
+async fn evaluate_clients(store: &Store, ctx: &Ctx, clients: Vec<(PracticeId, ClientId)>) -> Result<EvaluationReport, StoreError> {
+    let mut report = EvaluationReport::default();
+    let mut todo = clients.into_iter();
+    let mut running = tokio::task::JoinSet::new();
+    let mut ready: Vec<Plan> = Vec::new();
+    loop {
+        while running.len() < SWEEP_CONCURRENCY {
+            let Some((p, c)) = todo.next() else { break };
+            let (store, ctx) = (store.clone(), ctx.clone());
+            running.spawn(async move { plan_client(&store, &ctx, p, c).await });
+        }
+        let Some(done) = running.join_next().await else { break };
+        ready.push(done.map_err(|e| StoreError::Unavailable(format!("evaluation stopped: {e}")))??);
+        if ready.len() >= EVALUATION_BATCH {
+            report += apply_batch(store, ctx, &ready).await?;
+            ready.clear();
+        }
+    }
+    if !ready.is_empty() {
+        report += apply_batch(store, ctx, &ready).await?;
+    }
+    Ok(report)
+}
+
+async fn apply_batch(store: &Store, ctx: &Ctx, plans: &[Plan]) -> Result<EvaluationReport, StoreError> {
+    let mut tx = store.begin().await?;
+    let report = apply_plans(&mut tx, ctx, plans).await?;
     tx.commit().await?;
     Ok(report)
 }
@@ -513,11 +607,9 @@ pub async fn evaluate_pending(store: &Store, ctx: &Ctx, limit: i64) -> Result<Ev
         .bind(limit)
         .fetch_all(store.pool())
         .await?;
-    let mut report = EvaluationReport::default();
-    for r in &rows {
-        report += evaluate_client(store, ctx, parse_id(r, "practice_id")?, parse_id(r, "client_id")?).await?;
-    }
-    Ok(report)
+    let clients =
+        rows.iter().map(|r| Ok((parse_id(r, "practice_id")?, parse_id(r, "client_id")?))).collect::<Result<Vec<_>, StoreError>>()?;
+    evaluate_clients(store, ctx, clients).await
 }
 
 /// What a sweep did.
@@ -576,52 +668,34 @@ pub async fn sweep(store: &Store, ctx: &Ctx) -> Result<SweepReport, StoreError> 
     // Overdue measures of clients whose record has not changed: open the overdue prompts
     // directly, many clients per transaction.
     let config = PromptConfig::default();
-    let mut tx = store.begin().await?;
-    let mut in_tx = 0usize;
-    for ((p, c), schedules) in overdue {
-        if todo.contains(&(p.clone(), c.clone())) {
-            continue;
+    let mut batch: Vec<(PracticeId, ClientId, PromptCandidate)> = Vec::new();
+    let mut clients = overdue.into_iter().filter(|(pc, _)| !todo.contains(pc)).peekable();
+    while clients.peek().is_some() {
+        for ((p, c), schedules) in clients.by_ref().take(SWEEP_BATCH) {
+            let (practice, client): (PracticeId, ClientId) =
+                (p.parse().map_err(|_| corrupt("practice"))?, c.parse().map_err(|_| corrupt("client"))?);
+            let facts = ClientRecordFacts { now, schedules, ..Default::default() };
+            batch.extend(
+                evaluate(&facts, &config).into_iter().filter(|k| k.kind == PromptKind::OverdueMeasure).map(|k| (practice, client, k)),
+            );
+            report.clients_evaluated += 1;
         }
-        let (practice, client): (PracticeId, ClientId) =
-            (p.parse().map_err(|_| corrupt("practice"))?, c.parse().map_err(|_| corrupt("client"))?);
-        let facts = ClientRecordFacts { now, schedules, ..Default::default() };
-        for cand in evaluate(&facts, &config).into_iter().filter(|k| k.kind == PromptKind::OverdueMeasure) {
-            if insert_candidate(&mut tx, ctx, practice, client, &cand).await? {
-                report.opened += 1;
-            }
-        }
-        report.clients_evaluated += 1;
-        in_tx += 1;
-        if in_tx >= SWEEP_BATCH {
-            tx.commit().await?;
-            tx = store.begin().await?;
-            in_tx = 0;
-        }
+        let items: Vec<(PracticeId, ClientId, &PromptCandidate)> = batch.iter().map(|(p, c, k)| (*p, *c, k)).collect();
+        let mut tx = store.begin().await?;
+        report.opened += open_prompts(&mut tx, ctx, &items).await?;
+        tx.commit().await?;
+        batch.clear();
     }
-    tx.commit().await?;
 
     // Whole records: pending clients and deferrals come due.
     let todo = todo
         .iter()
         .map(|(p, c)| Ok((p.parse().map_err(|_| corrupt("practice"))?, c.parse().map_err(|_| corrupt("client"))?)))
         .collect::<Result<Vec<(PracticeId, ClientId)>, StoreError>>()?;
-    // Several clients at a time: their reads (the whole record) run in parallel on separate
-    // connections; their writes still queue on the write lock, one client per transaction,
-    // exactly as when evaluated one by one.
-    let mut todo = todo.into_iter();
-    let mut running = tokio::task::JoinSet::new();
-    loop {
-        while running.len() < SWEEP_CONCURRENCY {
-            let Some((p, c)) = todo.next() else { break };
-            let (store, ctx) = (store.clone(), ctx.clone());
-            running.spawn(async move { evaluate_client(&store, &ctx, p, c).await });
-        }
-        let Some(done) = running.join_next().await else { break };
-        let e = done.map_err(|e| StoreError::Unavailable(format!("sweep evaluation stopped: {e}")))??;
-        report.clients_evaluated += 1;
-        report.opened += e.opened;
-        report.reopened += e.reopened;
-    }
+    let e = evaluate_clients(store, ctx, todo).await?;
+    report.clients_evaluated += e.clients;
+    report.opened += e.opened;
+    report.reopened += e.reopened;
     let mut tx = store.begin().await?;
     let mut ev = ctx.event(None, audit::SYSTEM_CHAIN, "prompts.sweep", "prompt");
     ev.detail = format!(
@@ -633,15 +707,17 @@ pub async fn sweep(store: &Store, ctx: &Ctx) -> Result<SweepReport, StoreError> 
     Ok(report)
 }
 
-/// How many clients the sweep evaluates at once (a few per core of a small server).
+/// How many clients' records are read at once (a few per core of a small server).
 const SWEEP_CONCURRENCY: usize = 4;
 /// How many overdue-only clients the sweep handles per write transaction.
 const SWEEP_BATCH: usize = 500;
+/// How many evaluated clients' writes go in one transaction.
+const EVALUATION_BATCH: usize = 100;
 
 /// Active clients with an active schedule (the count), and, per client with an overdue
 /// measure whose overdue prompt is not held yet, the overdue schedules. One pass over
-/// schedules (index seeks for the latest response), plus sessions only for every-session
-/// schedules.
+/// schedules (index seeks for the latest response) and one over the overdue keys already
+/// held, plus sessions only for every-session schedules.
 async fn overdue_clients(
     store: &Store,
     now: i64,
@@ -655,6 +731,15 @@ async fn overdue_clients(
     )
     .fetch_all(&mut *tx)
     .await?;
+    // Overdue keys are few per client (one per lapse), so all of them fit in memory.
+    let mut held = std::collections::HashSet::new();
+    for r in sqlx::query("SELECT practice_id, client_id, prompt_key FROM prompts WHERE kind = $1")
+        .bind(PromptKind::OverdueMeasure.as_str())
+        .fetch_all(&mut *tx)
+        .await?
+    {
+        held.insert((r.try_get::<String, _>("practice_id")?, r.try_get::<String, _>("client_id")?, r.try_get::<String, _>("prompt_key")?));
+    }
     let mut clients = std::collections::BTreeSet::new();
     let mut out: std::collections::BTreeMap<(String, String), Vec<ScheduleFact>> = std::collections::BTreeMap::new();
     for r in &rows {
@@ -693,14 +778,7 @@ async fn overdue_clients(
         if let (true, Some(since)) = (d.overdue, d.overdue_from) {
             let instrument: String = r.try_get("instrument_id")?;
             let key = format!("overdue_measure:{instrument}:{}", d.due_at.unwrap_or(since));
-            let held = sqlx::query("SELECT 1 AS one FROM prompts WHERE practice_id = $1 AND client_id = $2 AND prompt_key = $3")
-                .bind(&p)
-                .bind(&c)
-                .bind(&key)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some();
-            if !held {
+            if !held.contains(&(p.clone(), c.clone(), key)) {
                 let instrument = InstrumentId::parse(&instrument).map_err(|_| corrupt("instrument"))?;
                 out.entry((p, c)).or_default().push(ScheduleFact { instrument, frequency, due: d });
             }
