@@ -1,0 +1,117 @@
+//! What pages derive from a client's scores and sessions (the caseload's measures cell, the
+//! record page's measure cards and charts), kept in memory and served again while nothing it was
+//! drawn from has changed: the client's data version, which a database trigger bumps in the
+//! same transaction as any change to their responses or sessions (migration 0007), and the
+//! practice's instrument definitions. The version is read from the database on every request,
+//! so a write by another process (the CLI, another server on PostgreSQL) shows at once.
+//!
+//! Callers look entries up only with ids that came through an access decision (a
+//! `RecordAccess`, or a caseload the `CaseloadScope` listed), and still audit the read. Entries
+//! hold scores as drawn, never names or free text, and live only in memory; the number of
+//! entries is bounded.
+
+use crate::charts::ChartView;
+use crate::pages::measures::MeasureCard;
+use concord_domain::ids::ClientId;
+use concord_domain::measures::Registry;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+/// What an entry was derived from: if either differs now, it is stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub data_version: i64,
+    pub registry: u64,
+}
+
+impl Stamp {
+    pub fn new(data_version: i64, registry: &Registry) -> Self {
+        Stamp { data_version, registry: fingerprint(registry) }
+    }
+}
+
+/// Identifies a practice's instrument definitions: an import or a new version changes it.
+pub fn fingerprint(registry: &Registry) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for i in registry.iter() {
+        i.id().as_str().hash(&mut h);
+        i.version().hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Bounded map from (client, variant) to the latest view derived for that client.
+pub struct ViewCache<T> {
+    entries: Mutex<HashMap<(ClientId, u8), (Stamp, Arc<T>)>>,
+    capacity: usize,
+}
+
+impl<T> ViewCache<T> {
+    pub fn new(capacity: usize) -> Self {
+        ViewCache { entries: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
+    }
+
+    /// The cached views of these keys whose stamps still match, in one lock.
+    pub fn get_many(&self, wanted: &[((ClientId, u8), Stamp)]) -> Vec<Option<Arc<T>>> {
+        let Ok(entries) = self.entries.lock() else { return vec![None; wanted.len()] };
+        wanted.iter().map(|(k, s)| entries.get(k).filter(|(stamp, _)| stamp == s).map(|(_, v)| Arc::clone(v))).collect()
+    }
+
+    pub fn get(&self, key: (ClientId, u8), stamp: Stamp) -> Option<Arc<T>> {
+        self.get_many(&[(key, stamp)]).pop().flatten()
+    }
+
+    /// Keeps `value` as the view of `key` at `stamp`, replacing an older one. When full, an
+    /// arbitrary entry makes room: any entry is cheap to derive again, so no recency is kept.
+    pub fn put(&self, key: (ClientId, u8), stamp: Stamp, value: Arc<T>) {
+        let Ok(mut entries) = self.entries.lock() else { return };
+        if entries.len() >= self.capacity && !entries.contains_key(&key) {
+            if let Some(victim) = entries.keys().next().copied() {
+                entries.remove(&victim);
+            }
+        }
+        entries.insert(key, (stamp, value));
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().map_or(0, |e| e.len())
+    }
+}
+
+/// A caseload row's measures cell for one client: latest scores with their change, and the
+/// PHQ-9 sparkline (labelled without the client's name, which the row already shows).
+#[derive(Debug, Default)]
+pub struct CaseloadMeasures {
+    pub measures: Vec<(String, &'static str)>,
+    pub sparkline: Option<ChartView>,
+    /// How many score points it was drawn from (for the audit entry of a cached read).
+    pub points: usize,
+}
+
+/// The record page's measure cards (with their charts) and episode outcome for one client.
+#[derive(Debug, Default)]
+pub struct RecordMeasures {
+    pub episode: Option<String>,
+    pub cards: Vec<MeasureCard>,
+    /// How many score points it was drawn from (for the audit entry of a cached read).
+    pub points: usize,
+}
+
+/// Caseload rows are small (about 2 KB); record pages' cards are large (three charts with
+/// their tables, about 100 KB), so fewer are kept.
+const CASELOAD_ENTRIES: usize = 4096;
+const RECORD_ENTRIES: usize = 128;
+
+/// The page caches, shared by every request a server answers.
+#[derive(Clone)]
+pub struct Views {
+    pub caseload: Arc<ViewCache<CaseloadMeasures>>,
+    pub record: Arc<ViewCache<RecordMeasures>>,
+}
+
+impl Default for Views {
+    fn default() -> Self {
+        Views { caseload: Arc::new(ViewCache::new(CASELOAD_ENTRIES)), record: Arc::new(ViewCache::new(RECORD_ENTRIES)) }
+    }
+}
