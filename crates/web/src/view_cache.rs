@@ -73,10 +73,6 @@ impl<T> ViewCache<T> {
         }
         entries.insert(key, (stamp, value));
     }
-
-    pub fn len(&self) -> usize {
-        self.entries.lock().map_or(0, |e| e.len())
-    }
 }
 
 /// A caseload row's measures cell for one client: latest scores with their change, and the
@@ -113,5 +109,35 @@ pub struct Views {
 impl Default for Views {
     fn default() -> Self {
         Views { caseload: Arc::new(ViewCache::new(CASELOAD_ENTRIES)), record: Arc::new(ViewCache::new(RECORD_ENTRIES)) }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn client(n: u8) -> ClientId {
+        ClientId::new_at(1_700_000_000_000, [n; 10])
+    }
+
+    #[test]
+    fn a_view_is_served_only_at_its_stamp_and_the_map_stays_bounded() {
+        let cache: ViewCache<u32> = ViewCache::new(2);
+        let registry = Registry::shipped().unwrap();
+        let at = |v| Stamp::new(v, &registry);
+        cache.put((client(1), 0), at(1), Arc::new(10));
+        assert_eq!(cache.get((client(1), 0), at(1)).as_deref(), Some(&10));
+        assert!(cache.get((client(1), 0), at(2)).is_none(), "a newer data version misses");
+        assert!(cache.get((client(1), 1), at(1)).is_none(), "another variant misses");
+        let other_registry = Stamp { registry: at(1).registry ^ 1, ..at(1) };
+        assert!(cache.get((client(1), 0), other_registry).is_none(), "changed definitions miss");
+        cache.put((client(1), 0), at(2), Arc::new(11));
+        assert_eq!(cache.get((client(1), 0), at(2)).as_deref(), Some(&11), "replaced in place");
+        cache.put((client(2), 0), at(1), Arc::new(20));
+        cache.put((client(3), 0), at(1), Arc::new(30));
+        let held = [1, 2, 3].iter().filter(|n| cache.get((client(**n), 0), if **n == 1 { at(2) } else { at(1) }).is_some()).count();
+        assert_eq!(held, 2, "never more than its capacity");
+        assert_eq!(cache.get((client(3), 0), at(1)).as_deref(), Some(&30), "the newest is kept");
     }
 }
