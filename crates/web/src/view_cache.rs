@@ -41,9 +41,12 @@ pub fn fingerprint(registry: &Registry) -> u64 {
     h.finish()
 }
 
+/// A client and a variant of the view (e.g. the record page with every score).
+type Key = (ClientId, u8);
+
 /// Bounded map from (client, variant) to the latest view derived for that client.
 pub struct ViewCache<T> {
-    entries: Mutex<HashMap<(ClientId, u8), (Stamp, Arc<T>)>>,
+    entries: Mutex<HashMap<Key, (Stamp, Arc<T>)>>,
     capacity: usize,
 }
 
@@ -66,10 +69,11 @@ impl<T> ViewCache<T> {
     /// arbitrary entry makes room: any entry is cheap to derive again, so no recency is kept.
     pub fn put(&self, key: (ClientId, u8), stamp: Stamp, value: Arc<T>) {
         let Ok(mut entries) = self.entries.lock() else { return };
-        if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            if let Some(victim) = entries.keys().next().copied() {
-                entries.remove(&victim);
-            }
+        if entries.len() >= self.capacity
+            && !entries.contains_key(&key)
+            && let Some(victim) = entries.keys().next().copied()
+        {
+            entries.remove(&victim);
         }
         entries.insert(key, (stamp, value));
     }
