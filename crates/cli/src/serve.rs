@@ -74,7 +74,14 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
         public_url: args.public_url.clone(),
         ..AppConfig::default()
     };
-    let state = AppState { store: store.clone(), clock: Arc::new(SystemClock), config, metrics, evaluator: Default::default() };
+    let state = AppState {
+        store: store.clone(),
+        clock: Arc::new(SystemClock),
+        config,
+        metrics,
+        evaluator: Default::default(),
+        views: Default::default(),
+    };
     let app = concord_web::build_router(state).map_err(CliError::failed)?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| CliError::failed(format!("cannot listen on {listen}: {e}")))?;
     let addr = listener.local_addr().map_err(|e| CliError::failed(e.to_string()))?;

@@ -50,6 +50,9 @@ pub struct ClientSummary {
     pub attended_sessions: i64,
     pub last_session_at: Option<i64>,
     pub next_session_at: Option<i64>,
+    /// Bumped by the database on any change to the client's scores or sessions (migration
+    /// 0007): pages key what they derive from that data on it.
+    pub data_version: i64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -69,6 +72,8 @@ pub struct ClientRecord {
     pub created_at: i64,
     pub updated_at: i64,
     pub care_team: Vec<TeamMember>,
+    /// See [`ClientSummary::data_version`].
+    pub data_version: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -261,12 +266,14 @@ where
 
 async fn read_client(store: &Store, tx: &mut Tx, practice_id: PracticeId, client_id: ClientId) -> Result<ClientRecord, StoreError> {
     let sid = client_id.to_string();
-    let r = sqlx::query("SELECT status, name_ct, date_of_birth_ct, created_at, updated_at FROM clients WHERE id = $1 AND practice_id = $2")
-        .bind(&sid)
-        .bind(practice_id.to_string())
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let r = sqlx::query(
+        "SELECT status, name_ct, date_of_birth_ct, created_at, updated_at, data_version FROM clients WHERE id = $1 AND practice_id = $2",
+    )
+    .bind(&sid)
+    .bind(practice_id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
     let key = data_key(store, &mut **tx, practice_id, &sid).await?;
     let name_ct: Vec<u8> = r.try_get("name_ct")?;
     let dob_ct: Option<Vec<u8>> = r.try_get("date_of_birth_ct")?;
@@ -278,6 +285,7 @@ async fn read_client(store: &Store, tx: &mut Tx, practice_id: PracticeId, client
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
         care_team: team_of(&mut **tx, practice_id, client_id).await?,
+        data_version: r.try_get("data_version")?,
     })
 }
 
@@ -362,7 +370,7 @@ pub async fn list_clients(
     let tokens: Vec<String> = query.map(query_tokens).unwrap_or_default().iter().map(|t| store.key().search_token(&practice, t)).collect();
     // Placeholders are numbered; values are always bound, never spliced.
     let mut sql = String::from(
-        "SELECT c.id, c.status, c.name_ct, k.wrapped_key, \
+        "SELECT c.id, c.status, c.name_ct, k.wrapped_key, c.data_version, \
            (SELECT COUNT(*) FROM client_sessions s WHERE s.practice_id = c.practice_id AND s.client_id = c.id AND s.attendance = 'attended') AS attended, \
            (SELECT MAX(s.starts_at) FROM client_sessions s WHERE s.practice_id = c.practice_id AND s.client_id = c.id AND s.starts_at <= $3) AS last_at, \
            (SELECT MIN(s.starts_at) FROM client_sessions s WHERE s.practice_id = c.practice_id AND s.client_id = c.id AND s.starts_at > $3) AS next_at \
@@ -412,6 +420,7 @@ fn summary_from(store: &Store, r: &AnyRow) -> Result<ClientSummary, StoreError> 
         attended_sessions: r.try_get("attended")?,
         last_session_at: r.try_get("last_at")?,
         next_session_at: r.try_get("next_at")?,
+        data_version: r.try_get("data_version")?,
     })
 }
 

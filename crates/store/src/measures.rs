@@ -52,8 +52,8 @@ pub use portal::{
     portal_record_response, resume_portal, revoke_portal_link,
 };
 pub use responses::{
-    MAX_FUTURE_SECONDS, NOTE_MAX_CHARS, NewResponse, ResponseRecord, ResponseSource, ScorePoint, caseload_score_points, list_responses,
-    list_score_points, record_response, record_responses_bulk,
+    MAX_FUTURE_SECONDS, NOTE_MAX_CHARS, NewResponse, ResponseRecord, ResponseSource, ScorePoint, audit_cached_caseload_scores,
+    audit_cached_score_points, caseload_score_points, list_responses, list_score_points, record_response, record_responses_bulk,
 };
 pub use schedules::{DueMeasure, OverdueMeasure, ScheduleRow, list_schedules, overdue_for_caseload, remove_schedule, set_schedule};
 

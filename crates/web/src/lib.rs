@@ -22,6 +22,7 @@ pub mod routes;
 pub mod security;
 pub mod state;
 pub mod view;
+pub mod view_cache;
 
 pub use app::build_router;
 pub use state::{AppConfig, AppState};

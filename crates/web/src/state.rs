@@ -44,6 +44,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Runs the prompt rules after writes (started by `build_router`).
     pub evaluator: crate::evaluator::Evaluator,
+    /// What pages derive from clients' scores, kept while their data version holds.
+    pub views: crate::view_cache::Views,
 }
 
 impl std::fmt::Debug for AppState {

@@ -77,9 +77,9 @@ pub struct EnrolPage {
 }
 
 pub struct CaseloadRow {
-    /// Latest score and band per measure, with change since intake ("PHQ-9 12 moderate, 6 lower: reliable improvement").
-    pub measures: Vec<(String, &'static str)>,
-    pub sparkline: Option<crate::charts::ChartView>,
+    /// Latest score and band per measure, with change since intake ("PHQ-9 12 moderate, 6 lower:
+    /// reliable improvement"), and the PHQ-9 sparkline; shared with the page cache.
+    pub scores: Option<std::sync::Arc<crate::view_cache::CaseloadMeasures>>,
     /// Scheduled measures that are overdue.
     pub overdue: Vec<String>,
     pub href: String,

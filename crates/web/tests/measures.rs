@@ -5,6 +5,7 @@
 mod common;
 
 use common::TestApp;
+use concord_domain::clock::Clock;
 use serde_json::json;
 
 fn phq9(total_pattern: [i32; 9]) -> serde_json::Value {
@@ -276,3 +277,95 @@ async fn admin_imports_instruments_from_the_page(app: TestApp) {
     assert!(html.contains("Imported Motivation ruler") && html.contains("Imported by the practice"));
 }
 both_engines!(admin_imports_instruments_from_the_page);
+
+/// The caseload and record page keep what they derive from scores in memory (`view_cache`),
+/// keyed on the client's data version: a write through the API, a write by another server on the
+/// same database, and a write straight through the store (as the CLI makes) each show at once,
+/// and a page served from memory is still audited.
+async fn cached_views_follow_every_write(app: TestApp) {
+    let w = &app.world;
+    let c = w.client;
+    respond(&app, "phq9", phq9([2, 2, 2, 2, 2, 2, 2, 2, 0]), "2026-01-05T10:00:00Z").await;
+    respond(&app, "phq9", phq9([2, 2, 2, 2, 2, 1, 1, 1, 0]), "2026-01-26T10:00:00Z").await;
+    let (record, caseload) = (app.get_html(&format!("/clients/{c}"), &w.owner).await.1, app.get_html("/caseload", &w.owner).await.1);
+    assert!(record.contains("13 (Moderate) on 2026-01-26"), "record page drawn");
+    assert!(caseload.contains("PHQ-9 13 (moderate)"), "caseload drawn");
+
+    // Served again from memory, and audited all the same.
+    let audited = |app: &TestApp| {
+        let store = app.store.clone();
+        let practice = w.practice_a.to_string();
+        let client = c.to_string();
+        async move {
+            let f = concord_store::audit::AuditFilter {
+                client_id: Some(client),
+                action: Some("response.list".into()),
+                limit: 1000,
+                ..Default::default()
+            };
+            concord_store::audit::list(store.pool(), &practice, &f).await.unwrap().len()
+        }
+    };
+    let before = audited(&app).await;
+    let again = app.get_html(&format!("/clients/{c}"), &w.owner).await.1;
+    assert!(again.contains("13 (Moderate) on 2026-01-26"));
+    assert_eq!(audited(&app).await, before + 1, "a page served from memory is audited like any read");
+
+    // A write through the API shows at once.
+    respond(&app, "phq9", phq9([1, 1, 1, 1, 1, 1, 1, 1, 0]), "2026-02-16T10:00:00Z").await;
+    assert!(app.get_html(&format!("/clients/{c}"), &w.owner).await.1.contains("8 (Mild) on 2026-02-16"), "record page after an API write");
+    assert!(app.get_html("/caseload", &w.owner).await.1.contains("PHQ-9 8 (mild)"), "caseload after an API write");
+
+    // A write through another server over the same database (PostgreSQL deployments run several).
+    let second = app.restart().await;
+    let r = app
+        .http
+        .post(format!("{second}/api/v1/clients/{c}/responses"))
+        .bearer_auth(&w.owner.token)
+        .json(&json!({"instrument": "phq9", "answers": [0, 0, 0, 1, 1, 1, 1, 1, 0], "completed_at": "2026-03-01T10:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert!(
+        app.get_html(&format!("/clients/{c}"), &w.owner).await.1.contains("5 (Mild) on 2026-03-01"),
+        "record page after another server's write"
+    );
+    assert!(app.get_html("/caseload", &w.owner).await.1.contains("PHQ-9 5 (mild)"), "caseload after another server's write");
+
+    // A write straight through the store, on its own connection pool, as the CLI makes it.
+    let cli = concord_store::Store::open(&app.url, concord_store::crypto::PracticeKey::from_bytes(app.key_bytes)).await.unwrap();
+    let access = concord_store::clients::record_access(&cli, &app.ctx(), &w.owner.user.actor(), c).await.unwrap();
+    let registry = concord_store::measures::practice_registry(&cli, w.practice_a).await.unwrap();
+    let answers: concord_domain::measures::score::Answers = serde_json::from_value(json!([0, 0, 0, 0, 0, 0, 0, 1, 0])).unwrap();
+    let input = concord_store::measures::NewResponse::scored(
+        registry.get("phq9").unwrap(),
+        answers,
+        app.clock.now().unix_timestamp() - 3600,
+        concord_store::measures::ResponseSource::Clinician,
+    )
+    .unwrap();
+    concord_store::measures::record_response(&cli, &app.ctx(), &access, input).await.unwrap();
+    assert!(
+        app.get_html(&format!("/clients/{c}"), &w.owner).await.1.contains("1 (Minimal) on 2026-03-02"),
+        "record page after a CLI write"
+    );
+    assert!(app.get_html("/caseload", &w.owner).await.1.contains("PHQ-9 1 (minimal)"), "caseload after a CLI write");
+
+    // Sessions are drawn on the charts, so a new session changes the version too.
+    let v0 = concord_store::clients::get_client(&cli, &app.ctx(), &access).await.unwrap().data_version;
+    let starts = time::macros::datetime!(2026-02-20 10:00 UTC);
+    let minutes = concord_domain::values::DurationMinutes::new(50).unwrap();
+    concord_store::clients::add_session(&cli, &app.ctx(), &access, starts, minutes, concord_domain::values::Attendance::Attended)
+        .await
+        .unwrap();
+    let v1 = concord_store::clients::get_client(&cli, &app.ctx(), &access).await.unwrap().data_version;
+    assert!(v1 > v0, "a session bumps the data version ({v0} → {v1})");
+
+    // The cache never crosses care teams: another clinician gets the same 404 as before.
+    let (s, _) = app.get_html(&format!("/clients/{c}"), &app.fresh(&w.other).await).await;
+    assert_eq!(s, 404);
+    let (_, other) = app.get_html("/caseload", &app.fresh(&w.other).await).await;
+    assert!(!other.contains("PHQ-9 1"), "another clinician's caseload shows none of it");
+}
+both_engines!(cached_views_follow_every_write);

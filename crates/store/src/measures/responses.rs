@@ -446,6 +446,15 @@ pub async fn list_score_points(
     Ok(out)
 }
 
+/// Audits a read of the client's score series that a page served from its in-memory view of
+/// them (`web::view_cache`), drawn earlier from [`list_score_points`]: the same entry, marked
+/// `cached`. The caller holds the decision, so nothing is served without one.
+pub async fn audit_cached_score_points(store: &Store, ctx: &Ctx, access: &RecordAccess, count: usize) -> Result<(), StoreError> {
+    let mut ev = record_event(ctx, access, "response.list", "measure_response");
+    ev.detail = format!("basis={} instrument=* count={count} scores_only cached", access.basis().as_str());
+    store.audit_read(ctx, ev).await
+}
+
 /// The caseload's scores (never the directory: admins reach scores only through a care team):
 /// per client and outcome measure (PHQ-9, GAD-7, WSAS) the first and the latest few, for the
 /// latest-score, change-since-intake and sparkline columns.
@@ -481,6 +490,19 @@ pub async fn caseload_score_points(
     tx.commit().await?;
     store.audit_read(ctx, ev).await?;
     Ok(out)
+}
+
+/// Audits a read of the caseload's scores that the caseload page served from its in-memory
+/// views (`web::view_cache`): the same entry as [`caseload_score_points`], marked `cached`.
+pub async fn audit_cached_caseload_scores(
+    store: &Store,
+    ctx: &Ctx,
+    scope: &concord_domain::policy::CaseloadScope,
+    count: usize,
+) -> Result<(), StoreError> {
+    let mut ev = ctx.event(Some(&scope.actor()), &scope.practice_id().to_string(), "caseload.scores", "measure_response");
+    ev.detail = format!("count={count} scores_only cached");
+    store.audit_read(ctx, ev).await
 }
 
 /// Records many staff-entered responses for one client in one transaction, each audited (bulk

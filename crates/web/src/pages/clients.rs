@@ -7,6 +7,7 @@ use crate::state::AppState;
 use crate::view::{
     BreakGlassPage, CaseloadPage, CaseloadRow, ClientFormPage, ClientPage, ErrorPage, SessionView, fmt_date, fmt_ts, render,
 };
+use crate::view_cache::{self, CaseloadMeasures, Stamp};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,6 +17,8 @@ use concord_domain::values::{Attendance, BreakGlassReason, ClientName, DateOfBir
 use concord_store::accounts;
 use concord_store::clients::{self, ClientChanges, ClientStatus, ClientSummary};
 use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
 use time::{Date, PrimitiveDateTime, Time};
 
 pub async fn home(_staff: Staff) -> Redirect {
@@ -31,8 +34,7 @@ pub struct CaseloadQuery {
 pub fn caseload_rows(list: &[ClientSummary], href: impl Fn(&ClientSummary) -> String) -> Vec<CaseloadRow> {
     list.iter()
         .map(|c| CaseloadRow {
-            measures: Vec::new(),
-            sparkline: None,
+            scores: None,
             overdue: Vec::new(),
             href: href(c),
             name: c.name.clone(),
@@ -99,31 +101,34 @@ async fn add_measures(
     rows: &mut [CaseloadRow],
 ) -> Result<Vec<(String, String, String, String)>, PageError> {
     let registry = crate::api::measures::registry(state, scope.practice_id()).await?;
-    let points = concord_store::measures::caseload_score_points(&state.store, &staff.ctx, scope).await?;
-    let overdue = concord_store::measures::overdue_for_caseload(&state.store, &staff.ctx, scope).await?;
-    let config = concord_domain::measures::outcome::OutcomeConfig::default();
-    let name_of = |id: &str| registry.get(id).map_or_else(|| id.to_owned(), |d| d.short_name().to_owned());
-    // One pass over the caseload's points, not one per client.
-    let mut by_client: std::collections::HashMap<ClientId, Vec<concord_store::measures::ScorePoint>> = std::collections::HashMap::new();
-    for (id, p) in points {
-        by_client.entry(id).or_default().push(p);
+    let registry_stamp = view_cache::fingerprint(&registry);
+    // The ids come from `list`, which the scope decided; each view is served only while the
+    // client's data version (read with the list, so before any scores) still matches.
+    let keys: Vec<_> = list.iter().map(|c| ((c.id, 0), Stamp { data_version: c.data_version, registry: registry_stamp })).collect();
+    let mut views = state.views.caseload.get_many(&keys);
+    if views.iter().all(Option::is_some) {
+        let count = views.iter().flatten().map(|v| v.points).sum();
+        concord_store::measures::audit_cached_caseload_scores(&state.store, &staff.ctx, scope, count).await?;
+    } else {
+        let points = concord_store::measures::caseload_score_points(&state.store, &staff.ctx, scope).await?;
+        let config = concord_domain::measures::outcome::OutcomeConfig::default();
+        // One pass over the caseload's points, not one per client.
+        let mut by_client: HashMap<ClientId, Vec<concord_store::measures::ScorePoint>> = HashMap::new();
+        for (id, p) in points {
+            by_client.entry(id).or_default().push(p);
+        }
+        for ((client, slot), (key, stamp)) in list.iter().zip(views.iter_mut()).zip(&keys) {
+            if slot.is_none() {
+                let view = Arc::new(caseload_measures(client.id, &by_client.remove(&client.id).unwrap_or_default(), &registry, &config));
+                state.views.caseload.put(*key, *stamp, Arc::clone(&view));
+                *slot = Some(view);
+            }
+        }
     }
-    for (row, client) in rows.iter_mut().zip(list) {
-        let mine = by_client.remove(&client.id).unwrap_or_default();
-        let outcomes = crate::outcomes::summarise(&mine, &registry, &config);
-        for m in outcomes.measures.iter().filter(|m| m.latest_total.is_some() && ["phq9", "gad7", "wsas"].contains(&m.instrument.as_str()))
-        {
-            let (change, class) = crate::pages::measures::change_text(m);
-            let band = m.latest_band_label.as_ref().map(|b| format!(" ({})", b.to_lowercase())).unwrap_or_default();
-            let latest = format!("{} {}{band}", m.name, m.latest_total.unwrap_or_default());
-            row.measures.push((if change.is_empty() || change == "first score" { latest } else { format!("{latest}; {change}") }, class));
-        }
-        if let Some(m) = outcomes.measures.iter().find(|m| m.instrument == "phq9" && m.points.len() > 1) {
-            let values: Vec<f64> = m.points.iter().map(|(_, v)| f64::from(*v)).collect();
-            let label = format!("PHQ-9 over time for {}", client.name);
-            row.sparkline =
-                Some(concord_documents::sparkline(&format!("spark-{}", client.id), &values, (0.0, 27.0), 96.0, 24.0, &label).into());
-        }
+    let overdue = concord_store::measures::overdue_for_caseload(&state.store, &staff.ctx, scope).await?;
+    let name_of = |id: &str| registry.get(id).map_or_else(|| id.to_owned(), |d| d.short_name().to_owned());
+    for ((row, client), view) in rows.iter_mut().zip(list).zip(views) {
+        row.scores = view;
         row.overdue = overdue.iter().filter(|o| o.client_id == client.id).map(|o| name_of(o.instrument.as_str())).collect();
     }
     Ok(overdue
@@ -133,6 +138,29 @@ async fn add_measures(
             Some((c.name.clone(), format!("/clients/{}#measures", c.id), name_of(o.instrument.as_str()), fmt_ts(Some(o.overdue_from))))
         })
         .collect())
+}
+
+/// One client's caseload measures cell, from their summary points.
+fn caseload_measures(
+    id: ClientId,
+    points: &[concord_store::measures::ScorePoint],
+    registry: &concord_domain::measures::Registry,
+    config: &concord_domain::measures::outcome::OutcomeConfig,
+) -> CaseloadMeasures {
+    let outcomes = crate::outcomes::summarise(points, registry, config);
+    let mut view = CaseloadMeasures { points: points.len(), ..Default::default() };
+    for m in outcomes.measures.iter().filter(|m| m.latest_total.is_some() && ["phq9", "gad7", "wsas"].contains(&m.instrument.as_str())) {
+        let (change, class) = crate::pages::measures::change_text(m);
+        let band = m.latest_band_label.as_ref().map(|b| format!(" ({})", b.to_lowercase())).unwrap_or_default();
+        let latest = format!("{} {}{band}", m.name, m.latest_total.unwrap_or_default());
+        view.measures.push((if change.is_empty() || change == "first score" { latest } else { format!("{latest}; {change}") }, class));
+    }
+    if let Some(m) = outcomes.measures.iter().find(|m| m.instrument == "phq9" && m.points.len() > 1) {
+        let values: Vec<f64> = m.points.iter().map(|(_, v)| f64::from(*v)).collect();
+        view.sparkline =
+            Some(concord_documents::sparkline(&format!("spark-{id}"), &values, (0.0, 27.0), 96.0, 24.0, "PHQ-9 over time").into());
+    }
+    view
 }
 
 #[derive(Deserialize)]
@@ -233,7 +261,7 @@ pub async fn client_page_view(
     let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
     let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
     let sessions = clients::list_sessions(&state.store, &staff.ctx, &access).await?;
-    let measures = crate::pages::measures::section(state, staff, &access, &sessions, new_portal_url, view.scores).await?;
+    let measures = crate::pages::measures::section(state, staff, &access, rec.data_version, &sessions, new_portal_url, view.scores).await?;
     let prompts = crate::pages::records::prompt_summary(state, staff, &access).await?;
     Ok(ClientPage {
         measures,

@@ -10,6 +10,7 @@ use crate::outcomes::{MeasureSummary, summarise};
 use crate::questionnaire;
 use crate::state::AppState;
 use crate::view::{PaperFormPage, fmt_ts, render};
+use crate::view_cache::{RecordMeasures, Stamp};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,11 +22,13 @@ use concord_domain::measures::{Instrument, Registry};
 use concord_domain::policy::RecordAccess;
 use concord_domain::values::Attendance;
 use concord_store::clients::{self, SessionRow};
-use concord_store::measures::{self as store_measures, NewResponse, ResponseSource};
+use concord_store::measures::{self as store_measures, NewResponse, ResponseSource, ScorePoint};
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 use time::{PrimitiveDateTime, Time};
 
+#[derive(Debug)]
 pub struct MeasureCard {
     pub name: String,
     pub latest: String,
@@ -85,8 +88,8 @@ pub struct PortalLinkView {
 }
 
 pub struct MeasuresSection {
-    pub episode: Option<String>,
-    pub cards: Vec<MeasureCard>,
+    /// Episode outcome and measure cards, shared with the page cache.
+    pub derived: Arc<RecordMeasures>,
     pub instruments: Vec<(String, String)>,
     pub schedules: Vec<ScheduleView>,
     pub portal_links: Vec<PortalLinkView>,
@@ -170,51 +173,32 @@ pub async fn section(
     state: &AppState,
     staff: &Staff,
     access: &RecordAccess,
+    data_version: i64,
     sessions: &[SessionRow],
     new_portal_url: Option<String>,
     all_scores: bool,
 ) -> Result<MeasuresSection, PageError> {
     let registry = registry(state, access.practice_id()).await?;
-    let points = store_measures::list_score_points(&state.store, &staff.ctx, access, None).await?;
-    let outcomes = summarise(&points, &registry, &OutcomeConfig::default());
-    let cards = outcomes
-        .measures
-        .iter()
-        .filter(|m| m.latest_total.is_some())
-        .map(|m| {
-            let (change, change_class) = change_text(m);
-            let shown = if all_scores { m.points.clone() } else { thin_series(&m.points, CHART_POINTS_MAX) };
-            let thinned = shown.len() < m.points.len();
-            let drawn = MeasureSummary { points: shown, ..m.clone() };
-            let mut chart = measure_chart(registry.get(&m.instrument), &drawn, sessions, &format!("m-{}", m.instrument), (600.0, 260.0));
-            if let Some(c) = chart.as_mut().filter(|_| thinned) {
-                c.summary.push_str(&format!(
-                    " Of {} scores, the chart and the table show {}: the first, the latest, and the lowest and highest of each stretch of time.",
-                    m.points.len(),
-                    drawn.points.len()
-                ));
-            }
-            let all_scores_href = thinned.then(|| format!("/clients/{}?scores=all#measures", access.client_id()));
-            MeasureCard {
-                name: m.name.clone(),
-                latest: match (&m.latest_total, &m.latest_band_label) {
-                    (Some(t), Some(b)) => format!("{t} ({b}) on {}", fmt_ts(m.latest_at).get(..10).unwrap_or("")),
-                    (Some(t), None) => format!("{t} on {}", fmt_ts(m.latest_at).get(..10).unwrap_or("")),
-                    _ => "—".into(),
-                },
-                change,
-                change_class,
-                chart,
-                all_scores_href,
-            }
-        })
-        .collect();
+    // `data_version` was read before `sessions` and the scores below, so a view stamped with it
+    // is never newer than its stamp says; a write in between only costs a rebuild next time.
+    let (key, stamp) = ((access.client_id(), u8::from(all_scores)), Stamp::new(data_version, &registry));
+    let derived = match state.views.record.get(key, stamp) {
+        Some(view) => {
+            store_measures::audit_cached_score_points(&state.store, &staff.ctx, access, view.points).await?;
+            view
+        }
+        None => {
+            let points = store_measures::list_score_points(&state.store, &staff.ctx, access, None).await?;
+            let view = Arc::new(record_measures(access, &points, &registry, sessions, all_scores));
+            state.views.record.put(key, stamp, Arc::clone(&view));
+            view
+        }
+    };
     let schedules = store_measures::list_schedules(&state.store, &staff.ctx, access).await?;
     let links = store_measures::list_portal_links(&state.store, &staff.ctx, access).await?;
     let now = staff.ctx.ts();
     Ok(MeasuresSection {
-        episode: outcomes.episode.as_ref().map(|e| e.classification.label().to_owned()),
-        cards,
+        derived,
         instruments: registry.iter().map(|i| (i.id().as_str().to_owned(), i.name().to_owned())).collect(),
         schedules: schedules
             .into_iter()
@@ -256,6 +240,50 @@ pub async fn section(
             .collect(),
         new_portal_url,
     })
+}
+
+/// The record page's measure cards and episode outcome, from the client's score series.
+fn record_measures(
+    access: &RecordAccess,
+    points: &[ScorePoint],
+    registry: &Registry,
+    sessions: &[SessionRow],
+    all_scores: bool,
+) -> RecordMeasures {
+    let outcomes = summarise(points, registry, &OutcomeConfig::default());
+    let cards = outcomes
+        .measures
+        .iter()
+        .filter(|m| m.latest_total.is_some())
+        .map(|m| {
+            let (change, change_class) = change_text(m);
+            let shown = if all_scores { m.points.clone() } else { thin_series(&m.points, CHART_POINTS_MAX) };
+            let thinned = shown.len() < m.points.len();
+            let drawn = MeasureSummary { points: shown, ..m.clone() };
+            let mut chart = measure_chart(registry.get(&m.instrument), &drawn, sessions, &format!("m-{}", m.instrument), (600.0, 260.0));
+            if let Some(c) = chart.as_mut().filter(|_| thinned) {
+                c.summary.push_str(&format!(
+                    " Of {} scores, the chart and the table show {}: the first, the latest, and the lowest and highest of each stretch of time.",
+                    m.points.len(),
+                    drawn.points.len()
+                ));
+            }
+            let all_scores_href = thinned.then(|| format!("/clients/{}?scores=all#measures", access.client_id()));
+            MeasureCard {
+                name: m.name.clone(),
+                latest: match (&m.latest_total, &m.latest_band_label) {
+                    (Some(t), Some(b)) => format!("{t} ({b}) on {}", fmt_ts(m.latest_at).get(..10).unwrap_or("")),
+                    (Some(t), None) => format!("{t} on {}", fmt_ts(m.latest_at).get(..10).unwrap_or("")),
+                    _ => "—".into(),
+                },
+                change,
+                change_class,
+                chart,
+                all_scores_href,
+            }
+        })
+        .collect();
+    RecordMeasures { episode: outcomes.episode.as_ref().map(|e| e.classification.label().to_owned()), cards, points: points.len() }
 }
 
 #[derive(Deserialize, Default)]

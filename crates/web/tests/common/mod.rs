@@ -136,7 +136,7 @@ pub async fn add_member(store: &Store, clock: &ManualClock, admin: &Person, clie
 
 /// Starts the application over `store` and returns its base URL.
 pub async fn serve(store: Store, clock: ManualClock, config: AppConfig) -> String {
-    let state = AppState { store, clock: Arc::new(clock), config, metrics: None, evaluator: Default::default() };
+    let state = AppState { store, clock: Arc::new(clock), config, metrics: None, evaluator: Default::default(), views: Default::default() };
     let app = concord_web::build_router(state).expect("router matches the route table");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

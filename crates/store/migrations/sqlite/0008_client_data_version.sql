@@ -1,0 +1,35 @@
+-- A per-client data version for issue 3's read path. Pages keep what they derive from a client's
+-- scores and sessions (caseload measures, record-page charts) in memory and serve it again only
+-- while this number is unchanged. Triggers bump it in the same transaction as any change to
+-- the client's responses or sessions, so no writer (server, CLI, bulk import) can forget to.
+ALTER TABLE clients ADD COLUMN data_version INTEGER NOT NULL DEFAULT 0;
+
+CREATE TRIGGER measure_responses_insert_version AFTER INSERT ON measure_responses
+BEGIN
+    UPDATE clients SET data_version = data_version + 1 WHERE id = NEW.client_id;
+END;
+
+CREATE TRIGGER measure_responses_update_version AFTER UPDATE ON measure_responses
+BEGIN
+    UPDATE clients SET data_version = data_version + 1 WHERE id IN (OLD.client_id, NEW.client_id);
+END;
+
+CREATE TRIGGER measure_responses_delete_version AFTER DELETE ON measure_responses
+BEGIN
+    UPDATE clients SET data_version = data_version + 1 WHERE id = OLD.client_id;
+END;
+
+CREATE TRIGGER client_sessions_insert_version AFTER INSERT ON client_sessions
+BEGIN
+    UPDATE clients SET data_version = data_version + 1 WHERE id = NEW.client_id;
+END;
+
+CREATE TRIGGER client_sessions_update_version AFTER UPDATE ON client_sessions
+BEGIN
+    UPDATE clients SET data_version = data_version + 1 WHERE id IN (OLD.client_id, NEW.client_id);
+END;
+
+CREATE TRIGGER client_sessions_delete_version AFTER DELETE ON client_sessions
+BEGIN
+    UPDATE clients SET data_version = data_version + 1 WHERE id = OLD.client_id;
+END;

@@ -1,0 +1,147 @@
+//! What pages derive from a client's scores and sessions (the caseload's measures cell, the
+//! record page's measure cards and charts), kept in memory and served again while nothing it was
+//! drawn from has changed: the client's data version, which a database trigger bumps in the
+//! same transaction as any change to their responses or sessions (migration 0008), and the
+//! practice's instrument definitions. The version is read from the database on every request,
+//! so a write by another process (the CLI, another server on PostgreSQL) shows at once.
+//!
+//! Callers look entries up only with ids that came through an access decision (a
+//! `RecordAccess`, or a caseload the `CaseloadScope` listed), and still audit the read. Entries
+//! hold scores as drawn, never names or free text, and live only in memory; the number of
+//! entries is bounded.
+
+use crate::charts::ChartView;
+use crate::pages::measures::MeasureCard;
+use concord_domain::ids::ClientId;
+use concord_domain::measures::Registry;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+/// What an entry was derived from: if either differs now, it is stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub data_version: i64,
+    pub registry: u64,
+}
+
+impl Stamp {
+    pub fn new(data_version: i64, registry: &Registry) -> Self {
+        Stamp { data_version, registry: fingerprint(registry) }
+    }
+}
+
+/// Identifies a practice's instrument definitions: an import or a new version changes it.
+pub fn fingerprint(registry: &Registry) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for i in registry.iter() {
+        i.id().as_str().hash(&mut h);
+        i.version().hash(&mut h);
+    }
+    h.finish()
+}
+
+/// A client and a variant of the view (e.g. the record page with every score).
+type Key = (ClientId, u8);
+
+/// Bounded map from (client, variant) to the latest view derived for that client.
+pub struct ViewCache<T> {
+    entries: Mutex<HashMap<Key, (Stamp, Arc<T>)>>,
+    capacity: usize,
+}
+
+impl<T> ViewCache<T> {
+    pub fn new(capacity: usize) -> Self {
+        ViewCache { entries: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
+    }
+
+    /// The cached views of these keys whose stamps still match, in one lock.
+    pub fn get_many(&self, wanted: &[((ClientId, u8), Stamp)]) -> Vec<Option<Arc<T>>> {
+        let Ok(entries) = self.entries.lock() else { return vec![None; wanted.len()] };
+        wanted.iter().map(|(k, s)| entries.get(k).filter(|(stamp, _)| stamp == s).map(|(_, v)| Arc::clone(v))).collect()
+    }
+
+    pub fn get(&self, key: (ClientId, u8), stamp: Stamp) -> Option<Arc<T>> {
+        self.get_many(&[(key, stamp)]).pop().flatten()
+    }
+
+    /// Keeps `value` as the view of `key` at `stamp`, replacing an older one. When full, an
+    /// arbitrary entry makes room: any entry is cheap to derive again, so no recency is kept.
+    pub fn put(&self, key: (ClientId, u8), stamp: Stamp, value: Arc<T>) {
+        let Ok(mut entries) = self.entries.lock() else { return };
+        if entries.len() >= self.capacity
+            && !entries.contains_key(&key)
+            && let Some(victim) = entries.keys().next().copied()
+        {
+            entries.remove(&victim);
+        }
+        entries.insert(key, (stamp, value));
+    }
+}
+
+/// A caseload row's measures cell for one client: latest scores with their change, and the
+/// PHQ-9 sparkline (labelled without the client's name, which the row already shows).
+#[derive(Debug, Default)]
+pub struct CaseloadMeasures {
+    pub measures: Vec<(String, &'static str)>,
+    pub sparkline: Option<ChartView>,
+    /// How many score points it was drawn from (for the audit entry of a cached read).
+    pub points: usize,
+}
+
+/// The record page's measure cards (with their charts) and episode outcome for one client.
+#[derive(Debug, Default)]
+pub struct RecordMeasures {
+    pub episode: Option<String>,
+    pub cards: Vec<MeasureCard>,
+    /// How many score points it was drawn from (for the audit entry of a cached read).
+    pub points: usize,
+}
+
+/// Caseload rows are small (about 2 KB); record pages' cards are large (three charts with
+/// their tables, about 100 KB), so fewer are kept.
+const CASELOAD_ENTRIES: usize = 4096;
+const RECORD_ENTRIES: usize = 128;
+
+/// The page caches, shared by every request a server answers.
+#[derive(Clone)]
+pub struct Views {
+    pub caseload: Arc<ViewCache<CaseloadMeasures>>,
+    pub record: Arc<ViewCache<RecordMeasures>>,
+}
+
+impl Default for Views {
+    fn default() -> Self {
+        Views { caseload: Arc::new(ViewCache::new(CASELOAD_ENTRIES)), record: Arc::new(ViewCache::new(RECORD_ENTRIES)) }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn client(n: u8) -> ClientId {
+        ClientId::new_at(1_700_000_000_000, [n; 10])
+    }
+
+    #[test]
+    fn a_view_is_served_only_at_its_stamp_and_the_map_stays_bounded() {
+        let cache: ViewCache<u32> = ViewCache::new(2);
+        let registry = Registry::shipped().unwrap();
+        let at = |v| Stamp::new(v, &registry);
+        cache.put((client(1), 0), at(1), Arc::new(10));
+        assert_eq!(cache.get((client(1), 0), at(1)).as_deref(), Some(&10));
+        assert!(cache.get((client(1), 0), at(2)).is_none(), "a newer data version misses");
+        assert!(cache.get((client(1), 1), at(1)).is_none(), "another variant misses");
+        let other_registry = Stamp { registry: at(1).registry ^ 1, ..at(1) };
+        assert!(cache.get((client(1), 0), other_registry).is_none(), "changed definitions miss");
+        cache.put((client(1), 0), at(2), Arc::new(11));
+        assert_eq!(cache.get((client(1), 0), at(2)).as_deref(), Some(&11), "replaced in place");
+        cache.put((client(2), 0), at(1), Arc::new(20));
+        cache.put((client(3), 0), at(1), Arc::new(30));
+        let held = [1, 2, 3].iter().filter(|n| cache.get((client(**n), 0), if **n == 1 { at(2) } else { at(1) }).is_some()).count();
+        assert_eq!(held, 2, "never more than its capacity");
+        assert_eq!(cache.get((client(3), 0), at(1)).as_deref(), Some(&30), "the newest is kept");
+    }
+}
