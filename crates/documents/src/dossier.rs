@@ -20,9 +20,11 @@ use typst_as_lib::TypstTemplateMainFile;
 
 const TEMPLATE: &str = include_str!("../templates/dossier.typ");
 
-/// A chart in the dossier: its SVG (from this crate's chart functions) and its text summary.
+/// A chart in the dossier: its title (printed above it), its SVG (from this crate's chart
+/// functions) and its text summary.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DossierChart {
+    pub title: String,
     pub svg: String,
     pub summary: String,
 }
@@ -69,6 +71,7 @@ struct TemplateData<'a> {
     #[serde(flatten)]
     input: &'a DossierInput,
     chart_summaries: Vec<&'a str>,
+    chart_titles: Vec<&'a str>,
 }
 
 fn engine() -> &'static TypstEngine<TypstTemplateMainFile> {
@@ -78,7 +81,11 @@ fn engine() -> &'static TypstEngine<TypstTemplateMainFile> {
 
 /// Renders the dossier to PDF bytes.
 pub fn render_pdf(input: &DossierInput) -> Result<Vec<u8>, DossierError> {
-    let data = TemplateData { input, chart_summaries: input.charts.iter().map(|c| c.summary.as_str()).collect() };
+    let data = TemplateData {
+        input,
+        chart_summaries: input.charts.iter().map(|c| c.summary.as_str()).collect(),
+        chart_titles: input.charts.iter().map(|c| c.title.as_str()).collect(),
+    };
     let json = serde_json::to_string(&data).map_err(|e| DossierError::Template(e.to_string()))?;
     let mut inputs = Dict::new();
     inputs.insert(Str::from("data"), Str::from(json.as_str()).into_value());
@@ -113,7 +120,7 @@ pub fn sample_input() -> DossierInput {
             height: 200.0,
             ..MeasureChart::default()
         });
-        DossierChart { svg: c.svg, summary: c.summary }
+        DossierChart { title: title.to_owned(), svg: c.svg, summary: c.summary }
     };
     let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<String>>();
     DossierInput {

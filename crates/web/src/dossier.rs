@@ -20,7 +20,14 @@ use concord_store::{clients, measures as store_measures};
 use time::OffsetDateTime;
 
 /// The measures charted, in this order, when the client has scores for them.
-const CHARTED: &[&str] = &["phq9", "gad7", "checkin", "wsas", "readiness"];
+const CHARTED: &[&str] = &["phq9", "gad7", CHECKIN_ID, "wsas"];
+const CHECKIN_ID: &str = "checkin";
+/// The check-in items charted (each 0–10, higher is better), with their labels. The safety
+/// question and the note are never charted; safety shows under the risks.
+const CHECKIN_ITEMS: [(&str, &str); 5] =
+    [("mood", "Mood"), ("sleep", "Sleep"), ("energy", "Energy"), ("work_study", "Work or study"), ("relationships", "Relationships")];
+/// How many of the latest check-ins the dossier charts.
+const CHECKINS_CHARTED: usize = 28;
 const MAX_CHARTS: usize = 4;
 const RISK_WINDOW_SECONDS: i64 = 90 * 86_400;
 
@@ -44,6 +51,35 @@ fn strings(v: &[concord_domain::decisions::ClientWords]) -> Vec<String> {
     v.iter().map(|w| w.as_str().to_owned()).collect()
 }
 
+/// The latest check-ins, one small panel per item on a shared time axis.
+fn check_in_chart(check_ins: &[store_measures::ResponseRecord]) -> Option<DossierChart> {
+    let latest = check_ins.get(check_ins.len().saturating_sub(CHECKINS_CHARTED)..).filter(|l| !l.is_empty())?;
+    let value = |r: &store_measures::ResponseRecord, id: &str| {
+        r.score.items.iter().find(|i| i.id == id).and_then(|i| i.answer.value()).map(f64::from)
+    };
+    let title = format!("Daily check-ins (latest {})", latest.len());
+    let chart = concord_documents::metric_trend(&concord_documents::MetricTrend {
+        id_prefix: "d-checkin".into(),
+        title: title.clone(),
+        sessions: latest.iter().map(|r| r.completed_at).collect(),
+        utc_offset_seconds: 0,
+        series: CHECKIN_ITEMS
+            .iter()
+            .map(|(id, name)| concord_documents::MetricSeries {
+                name: (*name).to_owned(),
+                unit: String::new(),
+                range: (0.0, 10.0),
+                thresholds: Vec::new(),
+                values: latest.iter().map(|r| value(r, id)).collect(),
+                decimals: 0,
+            })
+            .collect(),
+        width: 420.0,
+        height: 260.0,
+    });
+    Some(DossierChart { title, svg: chart.svg, summary: chart.summary })
+}
+
 /// Builds the dossier's input from the record (audited reads).
 pub async fn input(store: &Store, ctx: &Ctx, access: &RecordAccess, version: i64) -> Result<DossierInput, AppError> {
     let client = clients::get_client(store, ctx, access).await?;
@@ -57,10 +93,18 @@ pub async fn input(store: &Store, ctx: &Ctx, access: &RecordAccess, version: i64
         if charts.len() >= MAX_CHARTS {
             break;
         }
+        if *id == CHECKIN_ID {
+            let check_ins = store_measures::list_responses(store, ctx, access, Some(CHECKIN_ID)).await?;
+            if let Some(c) = check_in_chart(&check_ins) {
+                charts.push(c);
+            }
+            continue;
+        }
         if let Some(m) = outcomes.measures.iter().find(|m| m.instrument == *id)
-            && let Some(c) = crate::pages::measures::measure_chart(registry.get(id), m, &[], &format!("d-{id}"), (420.0, 200.0))
+            && let Some(def) = registry.get(id)
+            && let Some(c) = crate::pages::measures::measure_chart(Some(def), m, &[], &format!("d-{id}"), (420.0, 200.0))
         {
-            charts.push(DossierChart { svg: c.svg, summary: c.summary });
+            charts.push(DossierChart { title: def.short_name().to_owned(), svg: c.svg, summary: c.summary });
         }
     }
     let fibser = store_measures::list_responses(store, ctx, access, Some("fibser")).await?;

@@ -76,7 +76,8 @@ pub fn ruler_reflection(ruler: Ruler, value: i64) -> Result<String, ValueError> 
         10 => format!("You put {name} at 10. What makes it a 10 for you?"),
         _ => {
             let lower = v.saturating_sub(3);
-            format!("You put {name} at {v}. What makes it a {v} rather than a {lower}? {}", ruler.move_up())
+            let article = if v == 8 { "an" } else { "a" };
+            format!("You put {name} at {v}. What makes it {article} {v} rather than a {lower}? {}", ruler.move_up())
         }
     })
 }
