@@ -173,6 +173,7 @@ pub fn build_router(state: AppState) -> Result<Router, String> {
         .add("POST", "/clients/{id}/decisions/{decision_id}", post(pages::decisions::update))
         .add("POST", "/clients/{id}/dossiers", post(pages::decisions::generate_dossier))
         .add("GET", "/clients/{id}/dossiers/{dossier_id}", get(pages::decisions::dossier_pdf))
+        .add("GET", "/clients/{id}/dossier/print", get(pages::decisions::dossier_print))
         .add("POST", "/api/v1/clients/{id}/decisions", post(api::decisions::create_decision))
         .add("GET", "/api/v1/clients/{id}/decisions", get(api::decisions::list_decisions))
         .add("GET", "/api/v1/decisions/{id}", get(api::decisions::get_decision))

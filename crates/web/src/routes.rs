@@ -177,6 +177,7 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     r("POST", "/clients/{id}/dossiers", StaffClient, "Generate a decision dossier snapshot"),
     r("GET", "/clients/{id}/dossiers/{dossier_id}", StaffClient, "Download a dossier snapshot (PDF), exactly as generated"),
+    r("GET", "/clients/{id}/dossier/print", StaffClient, "The decision dossier as a printable page, from the record as it is now"),
     r("POST", "/api/v1/clients/{id}/decisions", ApiClient, "Start a decision in the client's words; returns its id"),
     r("GET", "/api/v1/clients/{id}/decisions", ApiClient, "A client's decisions, newest first"),
     r("GET", "/api/v1/decisions/{id}", ApiClientResource, "A decision with its options, criteria, ratings, balance grid and SURE"),

@@ -554,9 +554,21 @@ async fn worksheet_page(app: TestApp) {
     let (_, html) = app.get_html(&format!("/clients/{c}/decisions"), &w.owner).await;
     assert!(html.contains("to be revisited on 2026-04-01"), "{html}");
 
+    // The printable dossier page: the client's words (escaped) and where the decision stands.
+    let (s, html) = app.get_html(&format!("/clients/{c}/dossier/print"), &w.owner).await;
+    assert_eq!(s, 200);
+    for text in
+        ["I teach and I want my energy back.", "How soon would I notice a difference?", "to be revisited on 2026-04-01", "&#60;b&#62;"]
+    {
+        assert!(html.contains(text), "{text} missing from the printable dossier");
+    }
+    assert!(!html.contains("<b>medication</b>"));
+
     // Another clinician, and another practice, get the same 404 for the page and its forms.
     for who in [&w.other, &w.b_clinician] {
         let (s, _) = app.get_html(&format!("/clients/{c}/decisions"), who).await;
+        assert_eq!(s, 404);
+        let (s, _) = app.get_html(&format!("/clients/{c}/dossier/print"), who).await;
         assert_eq!(s, 404);
         let (s, _) = form(&app, &action, &who.cookie, &[("action", "add_criterion"), ("name", "Cost"), ("importance", "3")]).await;
         assert_eq!(s, 404);

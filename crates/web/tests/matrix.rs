@@ -286,7 +286,9 @@ async fn request_for(app: &TestApp, r: &RouteSpec, role: Role) -> (String, Body)
             let kind = entries[0].kind.as_str();
             (path, form(&[("kind", kind), ("title", "Matrix entry"), ("sources", "NICE NG222"), ("what_it_is", "Described.")]))
         }
-        ("GET", "/clients/{id}/decisions") | ("POST", "/clients/{id}/dossiers") => (r.path.replace("{id}", &c), Body::None),
+        ("GET", "/clients/{id}/decisions") | ("POST", "/clients/{id}/dossiers") | ("GET", "/clients/{id}/dossier/print") => {
+            (r.path.replace("{id}", &c), Body::None)
+        }
         ("POST", "/clients/{id}/decisions") => (r.path.replace("{id}", &c), form(&[("question", "Should I try medication?")])),
         ("POST", "/clients/{id}/decisions/{decision_id}") => {
             let d = decision_of(app).await;

@@ -476,3 +476,27 @@ pub async fn dossier_pdf(
     let (meta, pdf) = store::dossier_pdf(&state.store, &staff.ctx, &access, dossier).await?;
     Ok(crate::api::decisions::pdf_response(&meta, pdf))
 }
+
+#[derive(Template)]
+#[template(path = "dossier_print.html")]
+pub struct DossierPrint {
+    pub title: String,
+    pub d: concord_documents::dossier::DossierInput,
+    /// (heading, entries, what to say when empty), in the dossier's order.
+    pub lists: Vec<(&'static str, Vec<String>, &'static str)>,
+}
+
+/// The dossier as a printable page, built from the record as it is now (audited reads). The
+/// PDF snapshots stay the fixed copies to share.
+pub async fn dossier_print(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
+    let id: ClientId = parse_path_id(&id)?;
+    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
+    let mut d = crate::dossier::input(&state.store, &staff.ctx, &access, 0).await?;
+    let lists = vec![
+        ("What I want treatment to help with", std::mem::take(&mut d.goals), "No goals written yet."),
+        ("My personal medicine (what I already do to stay well)", std::mem::take(&mut d.personal_medicine), "Nothing written yet."),
+        ("My concerns", std::mem::take(&mut d.concerns), "No concerns written yet."),
+        ("Questions I would like to ask", std::mem::take(&mut d.questions), "No questions written yet."),
+    ];
+    Ok(render(&DossierPrint { title: d.title.clone(), d, lists }).into_response())
+}
