@@ -122,8 +122,34 @@ pub struct DecisionsPage {
     pub readiness_date: String,
 }
 
-fn lines(v: &[ClientWords]) -> String {
+/// Entries one per line, as the worksheet's text areas hold them.
+pub(crate) fn lines(v: &[ClientWords]) -> String {
     v.iter().map(|w| w.as_str()).collect::<Vec<_>>().join("\n")
+}
+
+/// The balance grid's four quadrants with their entries (therapist and portal pages).
+pub(crate) fn balance_views(d: &Decision) -> Vec<QuadrantView> {
+    Quadrant::ALL
+        .into_iter()
+        .map(|q| QuadrantView { key: q.as_str(), label: q.label(), prompt: q.prompt(), text: lines(d.data.balance.entries(q)) })
+        .collect()
+}
+
+/// The four SURE questions with the latest answers.
+pub(crate) fn sure_item_views(d: &Decision) -> Vec<SureItemView> {
+    SURE_QUESTIONS
+        .iter()
+        .map(|(a, q)| SureItemView {
+            key: a.as_str(),
+            question: q,
+            yes: d.data.sure.as_ref().is_some_and(|s| !s.result.missing.contains(a)),
+        })
+        .collect()
+}
+
+/// The Ottawa guide's next step for each area the latest SURE found missing.
+pub(crate) fn sure_steps(d: &Decision) -> Vec<(&'static str, &'static str)> {
+    d.data.sure.as_ref().map(|s| s.result.next_steps().into_iter().map(|(a, t)| (a.label(), t)).collect()).unwrap_or_default()
 }
 
 const SURE_QUESTIONS: [(SureArea, &str); 4] = [
@@ -206,31 +232,16 @@ pub(crate) fn worksheet(d: &Decision, client: ClientId, today: time::Date) -> Wo
             sensitivity_sentence(sensitivity(&d.criteria, &ratings).as_ref(), cname, name)
         },
         note: MIRROR_NOTE,
-        balance: Quadrant::ALL
-            .into_iter()
-            .map(|q| QuadrantView { key: q.as_str(), label: q.label(), prompt: q.prompt(), text: lines(d.data.balance.entries(q)) })
-            .collect(),
+        balance: balance_views(d),
         statement: voice.statement.as_ref().map(|s| s.as_str().to_owned()).unwrap_or_default(),
         goals: lines(&voice.goals),
         personal_medicine: lines(&voice.personal_medicine),
         concerns: lines(&voice.concerns),
         questions: lines(&voice.questions),
         suggested: SUGGESTED_QUESTIONS.iter().copied().filter(|q| !voice.questions.iter().any(|v| v.as_str() == *q)).collect(),
-        sure_items: SURE_QUESTIONS
-            .iter()
-            .map(|(a, q)| SureItemView {
-                key: a.as_str(),
-                question: q,
-                yes: d.data.sure.as_ref().is_some_and(|s| !s.result.missing.contains(a)),
-            })
-            .collect(),
+        sure_items: sure_item_views(d),
         sure_summary: d.data.sure.as_ref().map(|s| s.result.summary()),
-        sure_steps: d
-            .data
-            .sure
-            .as_ref()
-            .map(|s| s.result.next_steps().into_iter().map(|(a, t)| (a.label(), t)).collect())
-            .unwrap_or_default(),
+        sure_steps: sure_steps(d),
     }
 }
 

@@ -6,7 +6,7 @@
 //! (`concord_store::decisions::portal_*` scope every query by the session's practice and
 //! client); a decision id in the form that is not that decision is refused.
 
-use super::decisions::{VoiceForm, sure_answers};
+use super::decisions::{QuadrantView, SureItemView, VoiceForm, balance_views, lines, sure_answers, sure_item_views, sure_steps};
 use super::portal::PortalCaller;
 use crate::api::decisions::score_sure_answers;
 use crate::auth::PageForm;
@@ -18,8 +18,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use concord_domain::decisions::sure::SureArea;
-use concord_domain::decisions::{ClientWords, DecisionId, Importance, Quadrant};
+use concord_domain::decisions::{DecisionId, Importance};
 use concord_domain::ids::CriterionId;
 use concord_store::StoreError;
 use concord_store::decisions::{self as store, Decision};
@@ -28,19 +27,6 @@ pub struct WeightView {
     pub id: String,
     pub name: String,
     pub importance: u8,
-}
-
-pub struct QuadrantView {
-    pub key: &'static str,
-    pub label: &'static str,
-    pub prompt: &'static str,
-    pub text: String,
-}
-
-pub struct SureItemView {
-    pub key: &'static str,
-    pub question: &'static str,
-    pub yes: bool,
 }
 
 #[derive(Template)]
@@ -77,17 +63,6 @@ struct NoDecision {
     alert: bool,
 }
 
-const SURE_QUESTIONS: [(SureArea, &str); 4] = [
-    (SureArea::Certainty, "Do you feel sure about the best choice for you?"),
-    (SureArea::Knowledge, "Do you know the benefits and risks of each option?"),
-    (SureArea::ValuesClarity, "Are you clear about which benefits and risks matter most to you?"),
-    (SureArea::Support, "Do you have enough support and advice to make a choice?"),
-];
-
-fn lines(v: &[ClientWords]) -> String {
-    v.iter().map(|w| w.as_str()).collect::<Vec<_>>().join("\n")
-}
-
 fn page(d: &Decision, error: Option<String>, saved: bool) -> PortalDecisionPage {
     let v = &d.data.voice;
     PortalDecisionPage {
@@ -107,25 +82,10 @@ fn page(d: &Decision, error: Option<String>, saved: bool) -> PortalDecisionPage 
             .iter()
             .map(|c| WeightView { id: c.id.to_string(), name: c.name.as_str().to_owned(), importance: c.importance.get() })
             .collect(),
-        balance: Quadrant::ALL
-            .into_iter()
-            .map(|q| QuadrantView { key: q.as_str(), label: q.label(), prompt: q.prompt(), text: lines(d.data.balance.entries(q)) })
-            .collect(),
-        sure_items: SURE_QUESTIONS
-            .iter()
-            .map(|(a, q)| SureItemView {
-                key: a.as_str(),
-                question: q,
-                yes: d.data.sure.as_ref().is_some_and(|s| !s.result.missing.contains(a)),
-            })
-            .collect(),
+        balance: balance_views(d),
+        sure_items: sure_item_views(d),
         sure_summary: d.data.sure.as_ref().map(|s| s.result.summary()),
-        sure_steps: d
-            .data
-            .sure
-            .as_ref()
-            .map(|s| s.result.next_steps().into_iter().map(|(a, t)| (a.label(), t)).collect())
-            .unwrap_or_default(),
+        sure_steps: sure_steps(d),
         error,
         saved,
     }
