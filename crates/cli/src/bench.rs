@@ -107,6 +107,14 @@ fn spread(total: i32, items: usize, max: i32) -> Vec<Answer> {
     (0..n).map(|k| Answer::Value((total / n + i32::from(k < total % n)).min(max))).collect()
 }
 
+/// PHQ-9 answers totalling `total`, with item 9 (thoughts of self-harm) answered `item9` and the
+/// rest spread over items 1-8: a high score alone does not raise the safety flag.
+fn phq9_answers(total: i32, item9: i32) -> Vec<Answer> {
+    let mut a = spread(total - item9, 8, 3);
+    a.push(Answer::Value(item9));
+    a
+}
+
 pub async fn run(cmd: BenchCommand) -> Result<ExitCode, CliError> {
     match cmd {
         BenchCommand::Seed { data, clients, years } => seed(data, clients, years).await,
@@ -228,7 +236,11 @@ async fn seed(data: DataArgs, n_clients: usize, years: i64) -> Result<ExitCode, 
             let at = (start + Duration::weeks(w) + Duration::hours(9)).unix_timestamp();
             let x = w as f64 / weeks.max(1) as f64;
             let sev = (severity(course, intake, x) + f64::from(rng.below(5)) - 2.0).round() as i32;
-            for (def, answers) in [(phq9, spread(sev, 9, 3)), (gad7, spread(sev * 7 / 9, 7, 3)), (wsas, spread(sev * 40 / 27, 5, 8))] {
+            // As in real caseloads, item 9 is rarely above 0 (a deteriorator, about 1 week in 200).
+            let item9 = i32::from(matches!(course, Course::Deteriorator) && rng.below(200) == 0);
+            for (def, answers) in
+                [(phq9, phq9_answers(sev.max(item9), item9)), (gad7, spread(sev * 7 / 9, 7, 3)), (wsas, spread(sev * 40 / 27, 5, 8))]
+            {
                 let mut new = NewResponse::scored(def, Answers::new(answers), at, ResponseSource::Clinician)
                     .map_err(|e| CliError::failed(e.to_string()))?;
                 new.idempotency_key = None;
@@ -339,14 +351,10 @@ async fn make_variants(store: &Store) -> Result<std::collections::HashMap<i64, V
     let (phq9, gad7, wsas, checkin) = (get("phq9")?, get("gad7")?, get("wsas")?, get("checkin")?);
     let mut list: Vec<(i64, &concord_domain::measures::Instrument, Vec<Answer>)> = Vec::new();
     for t in 0..=24 {
-        let mut a = spread(t, 8, 3);
-        a.push(Answer::Value(0));
-        list.push((V_PHQ9 + i64::from(t), phq9, a));
+        list.push((V_PHQ9 + i64::from(t), phq9, phq9_answers(t, 0)));
     }
     for t in 1..=25 {
-        let mut a = spread(t - 1, 8, 3);
-        a.push(Answer::Value(1));
-        list.push((V_PHQ9_SAFETY + i64::from(t), phq9, a));
+        list.push((V_PHQ9_SAFETY + i64::from(t), phq9, phq9_answers(t, 1)));
     }
     for t in 0..=21 {
         list.push((V_GAD7 + i64::from(t), gad7, spread(t, 7, 3)));
@@ -493,6 +501,12 @@ async fn seed_prompts(data: DataArgs, n_clients: usize, years: i64, pending_perc
     let mut pending_resp: Vec<(String, String, i64, i64)> = Vec::new();
     let mut pending_sess: Vec<(String, String, i64, &'static str)> = Vec::new();
     let mut tx = store.begin().await?;
+    if store.engine() == concord_store::Engine::Sqlite {
+        // Millions of rows go into indexes keyed by random ids: with SQLite's default 2 MB page
+        // cache each insert reads pages back from disk and the seed slows to a crawl past a few
+        // thousand clients. A large cache on this one connection keeps it linear.
+        sqlx::query("PRAGMA cache_size = -4000000").execute(&mut *tx).await.map_err(failed)?;
+    }
     for (i, cid) in ids.iter().enumerate() {
         let course = match i % 10 {
             0..=4 => Course::Improver,

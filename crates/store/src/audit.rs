@@ -61,90 +61,63 @@ struct EntryFields<'a> {
     detail: &'a str,
 }
 
-/// Appends one entry inside the caller's transaction. The UPDATE of the chain head takes its
-/// row lock first, which serialises appends to a chain on both engines.
+/// Appends one entry inside the caller's transaction (see [`append_many`]).
 pub async fn append(tx: &mut Tx, e: &AuditEvent) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO audit_head (practice_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (practice_id) DO NOTHING")
-        .bind(&e.practice_id)
-        .bind(GENESIS)
-        .execute(&mut **tx)
-        .await?;
-    let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE practice_id = $1 RETURNING seq, hash")
-        .bind(&e.practice_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let seq: i64 = row.try_get("seq")?;
-    let prev: String = row.try_get("hash")?;
-    let hash = insert_entry(tx, e, seq, &prev).await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE practice_id = $2").bind(&hash).bind(&e.practice_id).execute(&mut **tx).await?;
-    Ok(())
+    append_many(tx, std::iter::once(e)).await
 }
 
-/// Writes entry `seq` of `e`'s chain after `prev` and returns its hash (the caller holds the
-/// chain head's lock and moves the head).
-async fn insert_entry(tx: &mut Tx, e: &AuditEvent, seq: i64, prev: &str) -> Result<String, StoreError> {
-    let fields = EntryFields {
-        practice_id: &e.practice_id,
-        at: e.at,
-        actor_id: e.actor_id.as_deref(),
-        action: e.action,
-        record_kind: e.record_kind,
-        record_id: e.record_id.as_deref(),
-        client_id: e.client_id.as_deref(),
-        request_id: &e.request_id,
-        detail: &e.detail,
-    };
-    let hash = entry_hash(seq, prev, &fields);
-    sqlx::query(
-        "INSERT INTO audit_log (practice_id, seq, at, actor_id, action, record_kind, record_id, client_id, request_id, detail, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(&e.practice_id)
-    .bind(seq)
-    .bind(e.at)
-    .bind(e.actor_id.as_deref())
-    .bind(e.action)
-    .bind(e.record_kind)
-    .bind(e.record_id.as_deref())
-    .bind(e.client_id.as_deref())
-    .bind(&e.request_id)
-    .bind(&e.detail)
-    .bind(prev)
-    .bind(&hash)
-    .execute(&mut **tx)
-    .await?;
-    Ok(hash)
-}
+/// Entries per multi-row INSERT (12 values each: well under both engines' bind limits).
+const INSERT_CHUNK: usize = 200;
 
-/// Appends many entries inside the caller's transaction, in order: the same chain as calling
-/// [`append`] for each, but each chain's head is locked, read and written once.
+/// Appends entries inside the caller's transaction, in order. Each chain's head is locked (its
+/// row lock serialises appends to a chain on both engines), read and moved once, and the
+/// entries are written with multi-row INSERTs: a write's own entry and the reads queued before
+/// it cost a handful of statements, however many there are.
 pub async fn append_many<'a>(tx: &mut Tx, events: impl Iterator<Item = &'a AuditEvent>) -> Result<(), StoreError> {
     // (practice, last seq, last hash) of each chain touched so far.
     let mut heads: Vec<(String, i64, String)> = Vec::new();
+    // (entry, seq, prev hash, hash) in chain order.
+    let mut rows: Vec<(&AuditEvent, i64, String, String)> = Vec::new();
     for e in events {
         let idx = match heads.iter().position(|h| h.0 == e.practice_id) {
             Some(i) => i,
             None => {
-                sqlx::query("INSERT INTO audit_head (practice_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (practice_id) DO NOTHING")
-                    .bind(&e.practice_id)
-                    .bind(GENESIS)
-                    .execute(&mut **tx)
-                    .await?;
-                // A no-op UPDATE takes the head's row lock first, as `append` does.
-                let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE practice_id = $1 RETURNING seq, hash")
-                    .bind(&e.practice_id)
-                    .fetch_one(&mut **tx)
-                    .await?;
-                heads.push((e.practice_id.clone(), row.try_get("seq")?, row.try_get("hash")?));
+                let (seq, hash) = lock_head(tx, &e.practice_id).await?;
+                heads.push((e.practice_id.clone(), seq, hash));
                 heads.len() - 1
             }
         };
         let Some(head) = heads.get_mut(idx) else { continue };
         let seq = head.1 + 1;
         let prev = std::mem::take(&mut head.2);
-        let hash = insert_entry(tx, e, seq, &prev).await?;
+        let hash = entry_hash(seq, &prev, &fields_of(e));
         head.1 = seq;
-        head.2 = hash;
+        head.2.clone_from(&hash);
+        rows.push((e, seq, prev, hash));
+    }
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO audit_log (practice_id, seq, at, actor_id, action, record_kind, record_id, client_id, request_id, detail, prev_hash, hash) \
+             VALUES {}",
+            crate::values_list(chunk.len(), 12)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (e, seq, prev, hash) in chunk {
+            q = q
+                .bind(&e.practice_id)
+                .bind(*seq)
+                .bind(e.at)
+                .bind(e.actor_id.as_deref())
+                .bind(e.action)
+                .bind(e.record_kind)
+                .bind(e.record_id.as_deref())
+                .bind(e.client_id.as_deref())
+                .bind(&e.request_id)
+                .bind(&e.detail)
+                .bind(prev)
+                .bind(hash);
+        }
+        q.execute(&mut **tx).await?;
     }
     for (practice, seq, hash) in &heads {
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE practice_id = $3")
@@ -155,6 +128,38 @@ pub async fn append_many<'a>(tx: &mut Tx, events: impl Iterator<Item = &'a Audit
             .await?;
     }
     Ok(())
+}
+
+/// Locks a chain's head and returns its last sequence number and hash, starting the chain at
+/// the genesis hash the first time. The no-op UPDATE takes the row lock before the read.
+async fn lock_head(tx: &mut Tx, practice_id: &str) -> Result<(i64, String), StoreError> {
+    let lock = || sqlx::query("UPDATE audit_head SET seq = seq WHERE practice_id = $1 RETURNING seq, hash").bind(practice_id);
+    let row = match lock().fetch_optional(&mut **tx).await? {
+        Some(row) => row,
+        None => {
+            sqlx::query("INSERT INTO audit_head (practice_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (practice_id) DO NOTHING")
+                .bind(practice_id)
+                .bind(GENESIS)
+                .execute(&mut **tx)
+                .await?;
+            lock().fetch_one(&mut **tx).await?
+        }
+    };
+    Ok((row.try_get("seq")?, row.try_get("hash")?))
+}
+
+fn fields_of(e: &AuditEvent) -> EntryFields<'_> {
+    EntryFields {
+        practice_id: &e.practice_id,
+        at: e.at,
+        actor_id: e.actor_id.as_deref(),
+        action: e.action,
+        record_kind: e.record_kind,
+        record_id: e.record_id.as_deref(),
+        client_id: e.client_id.as_deref(),
+        request_id: &e.request_id,
+        detail: &e.detail,
+    }
 }
 
 /// The first place a chain is broken.

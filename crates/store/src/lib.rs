@@ -119,14 +119,24 @@ impl AuditQueue {
     }
 }
 
-/// Group commit of read audits: concurrent requests hand their entries to whichever of them
-/// holds `leader`, which commits everyone's pending entries in one transaction and tells each
-/// request the outcome. Every request still waits for its own entries' durable commit.
+/// A write that runs inside a shared transaction (see [`Store::write_grouped`]): it gets the
+/// transaction and says whether it succeeded.
+type GroupedWrite = Box<dyn for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, bool> + Send>;
+
+/// A grouped write waiting for its batch, and where to tell it how the batch's commit went.
+type Waiting = (GroupedWrite, tokio::sync::oneshot::Sender<Result<(), String>>);
+
+/// A boxed future borrowing the transaction it runs in.
+pub type BoxFuture<'t, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 't>>;
+
+/// Group commit: concurrent writes hand their work to whichever of them holds `leader`, which
+/// runs everyone's pending work in one transaction, each in its own savepoint, commits once and
+/// tells each writer the outcome. Every writer still waits for its own durable commit; one
+/// fsync (SQLite) or WAL flush (PostgreSQL) serves them all.
 #[derive(Default)]
-struct AuditBatcher {
+struct WriteBatcher {
     leader: tokio::sync::Mutex<()>,
-    #[allow(clippy::type_complexity)]
-    pending: Mutex<Vec<(Vec<audit::AuditEvent>, tokio::sync::oneshot::Sender<Result<(), String>>)>>,
+    pending: Mutex<Vec<Waiting>>,
 }
 
 /// Per-request context: who asked (for the audit entry), under which request id, and when.
@@ -186,9 +196,8 @@ impl Ctx {
     }
 }
 
-impl AuditBatcher {
-    #[allow(clippy::type_complexity)]
-    fn pending_lock(&self) -> std::sync::MutexGuard<'_, Vec<(Vec<audit::AuditEvent>, tokio::sync::oneshot::Sender<Result<(), String>>)>> {
+impl WriteBatcher {
+    fn pending_lock(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
         match self.pending.lock() {
             Ok(q) => q,
             Err(poisoned) => poisoned.into_inner(),
@@ -204,7 +213,7 @@ pub struct Store {
     key: Arc<PracticeKey>,
     /// SQLite's single writer, taken in process before `BEGIN IMMEDIATE` (unused on PostgreSQL).
     write_lock: Arc<tokio::sync::Mutex<()>>,
-    audit_batch: Arc<AuditBatcher>,
+    writes: Arc<WriteBatcher>,
 }
 
 impl std::fmt::Debug for Store {
@@ -217,7 +226,7 @@ impl Store {
     /// Connects, verifies durability settings, migrates, and checks the key fits the data.
     pub async fn open(url: &str, key: PracticeKey) -> Result<Self, StoreError> {
         let (pool, engine) = db::connect(url).await?;
-        let store = Self { pool, engine, key: Arc::new(key), write_lock: Arc::default(), audit_batch: Arc::default() };
+        let store = Self { pool, engine, key: Arc::new(key), write_lock: Arc::default(), writes: Arc::default() };
         accounts::check_practice_keys(&store).await?;
         Ok(store)
     }
@@ -251,24 +260,22 @@ impl Store {
     }
 
     /// Appends the audit entries the request has queued so far (its reads, its API token use)
-    /// to a write transaction, first, so they commit with the write and a write request costs
-    /// one durable commit. Returns how many; pass it to [`Store::commit_queued`]. Until that
-    /// commit succeeds the entries stay queued for the request's final flush.
-    pub(crate) async fn append_queued(&self, tx: &mut Tx, ctx: &Ctx) -> Result<usize, StoreError> {
-        let Some(q) = &ctx.queue else { return Ok(0) };
-        let events = q.peek();
-        audit::append_many(tx, events.iter()).await?;
-        Ok(events.len())
+    /// and then the write's own entry to a write transaction, so they commit with the write and
+    /// a write request costs one durable commit. Returns how many queued entries it took; pass
+    /// it to [`Store::forget_queued`] once committed. Until then they stay queued for the
+    /// request's final flush.
+    pub(crate) async fn append_with_queued(&self, tx: &mut Tx, ctx: &Ctx, own: &audit::AuditEvent) -> Result<usize, StoreError> {
+        let queued = ctx.queue.as_ref().map(AuditQueue::peek).unwrap_or_default();
+        audit::append_many(tx, queued.iter().chain(std::iter::once(own))).await?;
+        Ok(queued.len())
     }
 
-    /// Commits a write transaction that took `appended` queued entries ([`Store::append_queued`])
-    /// and takes them off the queue.
-    pub(crate) async fn commit_queued(&self, tx: Tx, ctx: &Ctx, appended: usize) -> Result<(), StoreError> {
-        tx.commit().await?;
+    /// Takes `appended` queued entries off the queue once the grouped write that appended them
+    /// ([`Store::append_with_queued`] inside [`Store::write_grouped`]) has committed.
+    pub(crate) fn forget_queued(ctx: &Ctx, appended: usize) {
         if let Some(q) = &ctx.queue {
             q.drop_first(appended);
         }
-        Ok(())
     }
 
     /// Audits a read: queued when the context has a queue, else committed at once.
@@ -283,35 +290,88 @@ impl Store {
         Ok(())
     }
 
-    /// Commits the queued audit entries of a request's reads, in one transaction.
+    /// Commits the queued audit entries of a request's reads (grouped with concurrent writes).
     pub async fn flush_audit_queue(&self, queue: &AuditQueue) -> Result<(), StoreError> {
         let events = queue.take();
         if events.is_empty() {
             return Ok(());
         }
-        let (send, done) = tokio::sync::oneshot::channel();
-        self.audit_batch.pending_lock().push((events, send));
+        self.write_grouped(move |tx| Box::pin(async move { audit::append_many(tx, events.iter()).await })).await
+    }
+
+    /// Runs `work` in a write transaction shared with concurrent callers (group commit) and
+    /// returns its result once that transaction has committed durably. `work` gets its own
+    /// savepoint: if it fails, only its changes are undone and its error is returned; the others
+    /// commit. `work` must use only the transaction it is given (taking another write
+    /// transaction inside it would wait on itself).
+    pub(crate) async fn write_grouped<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, StoreError>> + Send + 'static,
+    {
+        let (result_tx, result_rx) = tokio::sync::oneshot::channel();
+        let job: GroupedWrite = Box::new(move |tx| {
+            Box::pin(async move {
+                let r = work(tx).await;
+                let ok = r.is_ok();
+                let _ = result_tx.send(r);
+                ok
+            })
+        });
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        self.writes.pending_lock().push((job, done_tx));
         {
-            let _leader = self.audit_batch.leader.lock().await;
-            let batch = std::mem::take(&mut *self.audit_batch.pending_lock());
+            let _leader = self.writes.leader.lock().await;
+            let batch = std::mem::take(&mut *self.writes.pending_lock());
             if !batch.is_empty() {
-                let outcome = async {
-                    let mut tx = self.begin().await?;
-                    audit::append_many(&mut tx, batch.iter().flat_map(|(evs, _)| evs.iter())).await?;
-                    tx.commit().await?;
-                    Ok::<(), StoreError>(())
-                }
-                .await
-                .map_err(|e| e.to_string());
-                for (_, s) in batch {
-                    let _ = s.send(outcome.clone());
-                }
+                // A task of its own: if this request is dropped (client gone, timeout), the
+                // writes it carries for the others still run and commit.
+                let store = self.clone();
+                let _ = tokio::spawn(async move { store.run_grouped(batch).await }).await;
             }
         }
-        match done.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StoreError::Unavailable(format!("the audit entries could not be committed: {e}"))),
-            Err(_) => Err(StoreError::Unavailable("the audit entries could not be committed".into())),
+        let committed = done_rx.await;
+        match (result_rx.await, committed) {
+            (Ok(Err(e)), _) => Err(e),
+            (Ok(Ok(v)), Ok(Ok(()))) => Ok(v),
+            (_, Ok(Err(e))) => Err(StoreError::Unavailable(format!("the write could not be committed: {e}"))),
+            _ => Err(StoreError::Unavailable("the write could not be committed".into())),
+        }
+    }
+
+    /// One transaction for a batch of grouped writes; tells each its outcome.
+    async fn run_grouped(&self, batch: Vec<Waiting>) {
+        let mut waiting = Vec::with_capacity(batch.len());
+        let alone = batch.len() == 1;
+        let outcome = async {
+            let mut tx = self.begin().await?;
+            let mut any_ok = false;
+            for (job, done) in batch {
+                waiting.push(done);
+                if alone {
+                    // Nothing to share the transaction with: no savepoint needed.
+                    any_ok = job(&mut tx).await;
+                    continue;
+                }
+                sqlx::query("SAVEPOINT grouped_write").execute(&mut *tx).await?;
+                if job(&mut tx).await {
+                    any_ok = true;
+                } else {
+                    sqlx::query("ROLLBACK TO SAVEPOINT grouped_write").execute(&mut *tx).await?;
+                }
+                sqlx::query("RELEASE SAVEPOINT grouped_write").execute(&mut *tx).await?;
+            }
+            if any_ok {
+                tx.commit().await?
+            } else {
+                tx.rollback().await?
+            }
+            Ok::<(), StoreError>(())
+        }
+        .await
+        .map_err(|e| e.to_string());
+        for done in waiting {
+            let _ = done.send(outcome.clone());
         }
     }
 

@@ -1000,17 +1000,19 @@ pub(crate) async fn prompt_events(store: &Store, access: &RecordAccess) -> Resul
     Ok(out)
 }
 
-/// Open prompts per client across a caseload scope: (client, kind, urgency) of each open
-/// prompt, for the caseload's badges (kinds and counts only, no text). Audited as one entry.
+/// The kinds of open prompts that want attention (urgent or soon, not routine) per client
+/// across a caseload scope: each distinct (client, kind, urgency) once, for the caseload's
+/// attention list (kinds only, no text). Audited as one entry.
 pub async fn open_prompts_for_caseload(
     store: &Store,
     ctx: &Ctx,
     scope: &concord_domain::policy::CaseloadScope,
 ) -> Result<Vec<(ClientId, PromptKind, Urgency)>, StoreError> {
     let practice = scope.practice_id().to_string();
+    // DISTINCT in SQL: a client can hold many open prompts of one kind (one per flagged response).
     let rows = sqlx::query(
-        "SELECT p.client_id, p.kind, p.urgency FROM prompts p JOIN clients c ON c.id = p.client_id AND c.practice_id = p.practice_id \
-         WHERE p.practice_id = $1 AND p.state = 'open' AND c.status = 'active' \
+        "SELECT DISTINCT p.client_id, p.kind, p.urgency FROM prompts p JOIN clients c ON c.id = p.client_id AND c.practice_id = p.practice_id \
+         WHERE p.practice_id = $1 AND p.state = 'open' AND p.urgency <> 'routine' AND c.status = 'active' \
            AND ($3 = 1 OR EXISTS (SELECT 1 FROM care_team t WHERE t.client_id = p.client_id AND t.user_id = $2))",
     )
     .bind(&practice)

@@ -677,3 +677,47 @@ async fn queued_read_audits_commit(env: &Env) {
     assert_chain_intact(env).await;
 }
 both_engines!(queued_read_audits_commit);
+
+// ---- group commit of writes -----------------------------------------------------------------
+
+async fn grouped_writes_commit_together_and_fail_alone(env: &Env) {
+    let practice = env.practice_a.to_string();
+    let access = env.access().await;
+    let before = measures::list_responses(&env.store, &ctx(), &access, Some("phq9")).await.unwrap().len();
+    // Twenty-four concurrent submissions, so the store groups them into shared transactions.
+    // Eight reuse one idempotency key with different answers: one is stored, seven are refused
+    // as conflicts, each inside its own savepoint, and the other sixteen commit regardless.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..24i32 {
+        let (store, access) = (env.store.clone(), access);
+        tasks.spawn(async move {
+            let c = Ctx::new(format!("grouped-{i}"), common::T0);
+            let mut r = phq9(&[i % 4, (i / 4) % 4, 1, 1, 1, 1, 1, 1, 0], c.ts(), ResponseSource::Clinician);
+            r.idempotency_key = Some(if i % 3 == 0 { "shared-key".to_owned() } else { format!("own-key-{i}") });
+            (i, measures::record_response(&store, &c, &access, r).await)
+        });
+    }
+    let mut stored = Vec::new();
+    let mut conflicts = 0;
+    while let Some(joined) = tasks.join_next().await {
+        match joined.unwrap() {
+            (i, Ok(_)) => stored.push(i),
+            (i, Err(StoreError::Conflict(_))) => {
+                assert_eq!(i % 3, 0, "only the shared key conflicts");
+                conflicts += 1;
+            }
+            (i, Err(e)) => panic!("submission {i}: {e}"),
+        }
+    }
+    assert_eq!((stored.len(), conflicts), (17, 7));
+    let after = measures::list_responses(&env.store, &ctx(), &access, Some("phq9")).await.unwrap().len();
+    assert_eq!(after - before, 17, "every stored submission, and nothing of a refused one");
+    // Each stored submission has exactly its own audit entry; a refused one has none.
+    let entries = audit_actions(env, &practice).await;
+    for i in 0..24 {
+        let mine = entries.iter().filter(|e| e.request_id == format!("grouped-{i}") && e.action == "response.create").count();
+        assert_eq!(mine, usize::from(stored.contains(&i)), "submission {i}");
+    }
+    assert_chain_intact(env).await;
+}
+both_engines!(grouped_writes_commit_together_and_fail_alone);

@@ -1,5 +1,5 @@
 //! The prompt evaluator: a background task that runs the prompt rules for clients whose record
-//! changed (`prompt_pending`, written in the same transaction as the change), right after the
+//! changed (`prompt_pending`, written in the same transaction as the change), shortly after the
 //! write's response, so the writer never waits for it. Safety prompts do not wait for it: the
 //! write itself opens them. Time-based rules (overdue measures, deferrals that come due) are
 //! swept once an hour here and by `concord prompts sweep`.
@@ -12,6 +12,10 @@ use tokio::sync::Notify;
 
 /// How many pending clients one pass evaluates before checking for more.
 const BATCH: i64 = 50;
+/// How long the task lets writes settle after a wake before evaluating: a burst of writes to one
+/// record (a client completing several forms, an import) costs one evaluation, not one each.
+/// Safety prompts never wait for it (the write opens them).
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
 /// How often the time-based sweep runs inside `serve`.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -40,7 +44,9 @@ impl Evaluator {
         rt.spawn(async move {
             let mut last_sweep = tokio::time::Instant::now();
             loop {
-                let _ = tokio::time::timeout(SWEEP_EVERY, wake.notified()).await;
+                if tokio::time::timeout(SWEEP_EVERY, wake.notified()).await.is_ok() {
+                    tokio::time::sleep(SETTLE).await;
+                }
                 loop {
                     let ctx = Ctx::new("prompt-evaluator", clock.now());
                     match concord_store::prompts::evaluate_pending(&store, &ctx, BATCH).await {

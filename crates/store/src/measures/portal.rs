@@ -399,33 +399,43 @@ pub async fn portal_record_response(
 ) -> Result<ResponseRecord, StoreError> {
     input.completed_at = ctx.ts();
     input.source = ResponseSource::Portal;
-    let mut tx = store.begin().await?;
-    let queued = store.append_queued(&mut tx, ctx).await?;
-    let assigned = sqlx::query(
-        "SELECT 1 AS one FROM measure_schedules WHERE practice_id = $1 AND client_id = $2 AND instrument_id = $3 AND ended_at IS NULL",
-    )
-    .bind(access.practice_id().to_string())
-    .bind(access.client_id().to_string())
-    .bind(input.instrument.as_str())
-    .fetch_optional(&mut *tx)
-    .await?;
-    if assigned.is_none() {
-        return Err(StoreError::Invalid("this questionnaire has not been assigned to you".into()));
-    }
-    let writer = Writer::Portal(access.link_id());
-    let inserted = insert_response(store, &mut tx, ctx, access.practice_id(), access.client_id(), &input, &writer).await?;
-    let (record, replay) = match inserted {
-        Inserted::New(r) => (r, false),
-        Inserted::Replay(r) => (r, true),
-    };
-    if !replay {
-        super::responses::refresh_summary(&mut tx, ctx, access.practice_id(), access.client_id(), &record.instrument).await?;
-    }
-    let mut ev = portal_event(ctx, access, "portal.response.create");
-    ev.detail =
-        format!("link={} response={} instrument={}{}", access.link_id(), record.id, record.instrument, if replay { " replay" } else { "" });
-    audit::append(&mut tx, &ev).await?;
-    store.commit_queued(tx, ctx, queued).await?;
+    let (st, c, access) = (store.clone(), ctx.clone(), *access);
+    let (record, queued) = store
+        .write_grouped(move |tx| {
+            Box::pin(async move {
+                let assigned = sqlx::query(
+                    "SELECT 1 AS one FROM measure_schedules WHERE practice_id = $1 AND client_id = $2 AND instrument_id = $3 AND ended_at IS NULL",
+                )
+                .bind(access.practice_id().to_string())
+                .bind(access.client_id().to_string())
+                .bind(input.instrument.as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
+                if assigned.is_none() {
+                    return Err(StoreError::Invalid("this questionnaire has not been assigned to you".into()));
+                }
+                let writer = Writer::Portal(access.link_id());
+                let (record, replay) = match insert_response(&st, tx, &c, access.practice_id(), access.client_id(), &input, &writer).await? {
+                    Inserted::New(r) => (r, false),
+                    Inserted::Replay(r) => (r, true),
+                };
+                if !replay {
+                    super::responses::refresh_summary(tx, &c, access.practice_id(), access.client_id(), &record.instrument).await?;
+                }
+                let mut ev = portal_event(&c, &access, "portal.response.create");
+                ev.detail = format!(
+                    "link={} response={} instrument={}{}",
+                    access.link_id(),
+                    record.id,
+                    record.instrument,
+                    if replay { " replay" } else { "" }
+                );
+                let queued = st.append_with_queued(tx, &c, &ev).await?;
+                Ok((record, queued))
+            })
+        })
+        .await?;
+    Store::forget_queued(ctx, queued);
     Ok(record)
 }
 

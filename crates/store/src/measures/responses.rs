@@ -252,10 +252,36 @@ pub(super) async fn require_active_client(tx: &mut Tx, practice_id: PracticeId, 
         .fetch_optional(&mut **tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-    match status.try_get::<String, _>("status")?.as_str() {
+    check_active(&status, what)
+}
+
+fn check_active(row: &AnyRow, what: &str) -> Result<(), StoreError> {
+    match row.try_get::<String, _>("status")?.as_str() {
         "active" => Ok(()),
         _ => Err(StoreError::Conflict(format!("this client is archived; restore them before {what}"))),
     }
+}
+
+/// [`require_active_client`] and the client's data key, in one query (the write path's).
+async fn active_client_key(
+    store: &Store,
+    tx: &mut Tx,
+    practice_id: PracticeId,
+    client_id: ClientId,
+    what: &str,
+) -> Result<DataKey, StoreError> {
+    let id = client_id.to_string();
+    let row = sqlx::query(
+        "SELECT c.status, k.wrapped_key FROM clients c JOIN client_keys k ON k.client_id = c.id AND k.practice_id = c.practice_id \
+         WHERE c.id = $1 AND c.practice_id = $2",
+    )
+    .bind(&id)
+    .bind(practice_id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    check_active(&row, what)?;
+    Ok(store.key().unwrap_data_key(&id, &row.try_get::<Vec<u8>, _>("wrapped_key")?)?)
 }
 
 /// Who is writing: staff (with their id) or the portal (with the link).
@@ -282,9 +308,8 @@ pub(super) async fn insert_response(
     writer: &Writer,
 ) -> Result<Inserted, StoreError> {
     let note = check_new(ctx, input)?;
-    require_active_client(tx, practice_id, client_id, "recording measures").await?;
+    let key = active_client_key(store, tx, practice_id, client_id, "recording measures").await?;
     let answers_json = serde_json::to_string(&input.answers).map_err(|e| StoreError::Invalid(format!("cannot store the answers: {e}")))?;
-    let key = data_key(store, &mut **tx, practice_id, &client_id.to_string()).await?;
     if let Some(k) = &input.idempotency_key {
         let prior = sqlx::query(concat!(
             "SELECT ",
@@ -371,22 +396,28 @@ pub async fn record_response(store: &Store, ctx: &Ctx, access: &RecordAccess, in
     if input.source == ResponseSource::Portal {
         return Err(StoreError::Invalid("only the client portal records portal responses".into()));
     }
-    let mut tx = store.begin().await?;
-    let queued = store.append_queued(&mut tx, ctx).await?;
-    let writer = Writer::Staff(access.actor().user_id);
-    let inserted = insert_response(store, &mut tx, ctx, access.practice_id(), access.client_id(), &input, &writer).await?;
-    let (record, action) = match inserted {
-        Inserted::New(r) => (r, "response.create"),
-        Inserted::Replay(r) => (r, "response.replay"),
-    };
-    if action == "response.create" {
-        refresh_summary(&mut tx, ctx, access.practice_id(), access.client_id(), &record.instrument).await?;
-    }
-    let mut ev = record_event(ctx, access, action, "measure_response");
-    ev.record_id = Some(record.id.to_string());
-    ev.detail = format!("basis={} instrument={} source={}", access.basis().as_str(), record.instrument, record.source.as_str());
-    audit::append(&mut tx, &ev).await?;
-    store.commit_queued(tx, ctx, queued).await?;
+    let (st, c, access) = (store.clone(), ctx.clone(), *access);
+    let (record, queued) = store
+        .write_grouped(move |tx| {
+            Box::pin(async move {
+                let writer = Writer::Staff(access.actor().user_id);
+                let (record, action) = match insert_response(&st, tx, &c, access.practice_id(), access.client_id(), &input, &writer).await?
+                {
+                    Inserted::New(r) => (r, "response.create"),
+                    Inserted::Replay(r) => (r, "response.replay"),
+                };
+                if action == "response.create" {
+                    refresh_summary(tx, &c, access.practice_id(), access.client_id(), &record.instrument).await?;
+                }
+                let mut ev = record_event(&c, &access, action, "measure_response");
+                ev.record_id = Some(record.id.to_string());
+                ev.detail = format!("basis={} instrument={} source={}", access.basis().as_str(), record.instrument, record.source.as_str());
+                let queued = st.append_with_queued(tx, &c, &ev).await?;
+                Ok((record, queued))
+            })
+        })
+        .await?;
+    Store::forget_queued(ctx, queued);
     Ok(record)
 }
 

@@ -79,9 +79,7 @@ async fn needs_attention(
     list: &[ClientSummary],
 ) -> Result<Vec<(String, String, &'static str, &'static str)>, PageError> {
     let mut open = concord_store::prompts::open_prompts_for_caseload(&state.store, &staff.ctx, scope).await?;
-    open.retain(|(_, _, u)| *u != concord_domain::prompts::Urgency::Routine);
     open.sort_by_key(|(c, k, u)| (*u, *k, *c));
-    open.dedup();
     Ok(open
         .into_iter()
         .filter_map(|(id, kind, urgency)| {
