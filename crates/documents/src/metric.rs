@@ -18,6 +18,10 @@ pub struct MetricTrend {
     pub title: String,
     /// Session times (Unix seconds), in any order; each series' `values` line up with this list.
     pub sessions: Vec<i64>,
+    /// What each time is, in the singular, for the text alternative and the table: `session`
+    /// (MI metrics) or `check-in` (a client's daily check-ins).
+    #[serde(default = "default_point")]
+    pub point: String,
     /// Offset added to timestamps when showing dates, in seconds (clamped to ±48 h).
     pub utc_offset_seconds: i64,
     /// One panel per series, top to bottom.
@@ -34,12 +38,17 @@ impl Default for MetricTrend {
             id_prefix: "metrics".to_owned(),
             title: String::new(),
             sessions: Vec::new(),
+            point: default_point(),
             utc_offset_seconds: 0,
             series: Vec::new(),
             width: 600.0,
             height: 360.0,
         }
     }
+}
+
+fn default_point() -> String {
+    "session".to_owned()
 }
 
 /// One metric across sessions.
@@ -117,7 +126,14 @@ pub fn metric_trend(input: &MetricTrend) -> Chart {
         .collect();
 
     // Text alternative.
-    let mut columns: Vec<String> = vec!["Session date".to_owned()];
+    let point = match svg::clean_text(&input.point) {
+        p if p.is_empty() => default_point(),
+        p => p,
+    };
+    let points = format!("{point}s");
+    let mut chars = point.chars();
+    let capitalised: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+    let mut columns: Vec<String> = vec![format!("{capitalised} date")];
     columns.extend(prepared.iter().map(|p| p.name.clone()));
     let mut table = DataTable { caption: title.clone(), columns, rows: Vec::new() };
     for (row, (_, t)) in order.iter().enumerate() {
@@ -129,10 +145,10 @@ pub fn metric_trend(input: &MetricTrend) -> Chart {
     }
     let mut summary = match (order.first(), order.last()) {
         (Some((_, a)), Some((_, b))) if count > 1 => {
-            format!("{title}: {} from {} to {}.", plural(count, "session", "sessions"), format_date(*a, offset), format_date(*b, offset))
+            format!("{title}: {} from {} to {}.", plural(count, &point, &points), format_date(*a, offset), format_date(*b, offset))
         }
-        (Some((_, a)), _) => format!("{title}: 1 session, {}.", format_date(*a, offset)),
-        _ => format!("{title}: no sessions."),
+        (Some((_, a)), _) => format!("{title}: 1 {point}, {}.", format_date(*a, offset)),
+        _ => format!("{title}: no {points}."),
     };
     for p in &prepared {
         let valued: Vec<f64> = p.values.iter().flatten().copied().collect();

@@ -69,6 +69,35 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
     out
 }
 
+/// Cleaned text broken at spaces into at most `lines` lines of at most `width` characters; the
+/// last line is truncated (with an ellipsis) when the text does not fit.
+pub(crate) fn wrap(s: &str, width: usize, lines: usize) -> Vec<String> {
+    let clean = clean_text(s);
+    let mut out: Vec<String> = Vec::new();
+    let mut words = clean.split(' ').filter(|w| !w.is_empty()).peekable();
+    while out.len() < lines.max(1) && words.peek().is_some() {
+        let last = out.len() + 1 == lines.max(1);
+        let mut line = String::new();
+        while let Some(word) = words.peek() {
+            let len = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+            if !line.is_empty() && len > width {
+                break;
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+            words.next();
+        }
+        if last && words.peek().is_some() {
+            let rest: Vec<&str> = words.by_ref().collect();
+            line = format!("{line} {}", rest.join(" "));
+        }
+        out.push(truncate(&line, width));
+    }
+    out
+}
+
 /// A coordinate: one fixed decimal, never `NaN`, never `-0.0`.
 pub(crate) fn n(x: f64) -> String {
     let x = if x.is_finite() { x } else { 0.0 };
@@ -225,6 +254,12 @@ mod tests {
         assert_eq!(clean_text("  a\u{0}\u{1b}\n\tb  "), "a b");
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
+        assert_eq!(wrap("Significant functional impairment", 22, 2), ["Significant functional", "impairment"]);
+        assert_eq!(wrap("Moderately severe or worse", 22, 2), ["Moderately severe or", "worse"]);
+        assert_eq!(wrap("  Mild ", 22, 2), ["Mild"]);
+        assert_eq!(wrap("one two three four", 8, 1), ["one two…"]);
+        assert_eq!(wrap("Supercalifragilistic", 5, 2), ["Supe…"]);
+        assert!(wrap("", 10, 2).is_empty());
     }
 
     #[test]

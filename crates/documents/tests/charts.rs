@@ -217,6 +217,12 @@ fn metric_trend_edge_cases() {
     let chart = metric_trend(&one);
     assert_points_inside(&check_svg(&chart.svg));
     assert!(chart.summary.contains("Reflections to questions: 0.6 (below fair 1:1)."), "{}", chart.summary);
+    // Daily check-ins are named as such, not as sessions.
+    let check_ins = metric_trend(&MetricTrend { title: "Daily check-ins".into(), point: "check-in".into(), ..mi_metrics() });
+    assert!(check_ins.summary.starts_with("Daily check-ins: 6 check-ins from 2026-01-05"), "{}", check_ins.summary);
+    assert_eq!(check_ins.table.columns[0], "Check-in date");
+    let one_check_in = metric_trend(&MetricTrend { point: "check-in".into(), ..one });
+    assert!(one_check_in.summary.contains(": 1 check-in, 2026-01-05."), "{}", one_check_in.summary);
 }
 
 #[test]

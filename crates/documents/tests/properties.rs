@@ -154,7 +154,7 @@ proptest! {
         offset in any::<i64>(), w in size(), h in size(),
     ) {
         let n = sessions.len();
-        let chart = metric_trend(&MetricTrend { id_prefix: id, title, sessions, utc_offset_seconds: offset, series, width: w, height: h });
+        let chart = metric_trend(&MetricTrend { id_prefix: id, title, sessions, point: "session".into(), utc_offset_seconds: offset, series, width: w, height: h });
         assert_points_inside(&check_svg(&chart.svg));
         prop_assert_eq!(chart.table.rows.len(), n);
         for row in &chart.table.rows {

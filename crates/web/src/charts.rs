@@ -61,6 +61,7 @@ pub fn metric_trend(series: &[(i64, Summary)]) -> ChartView {
         id_prefix: "mitrend".into(),
         title: "MI metrics across sessions".into(),
         sessions: series.iter().map(|(t, _)| *t).collect(),
+        point: "session".into(),
         utc_offset_seconds: 0,
         series: vec![
             MetricSeries {

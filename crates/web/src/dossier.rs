@@ -62,6 +62,7 @@ fn check_in_chart(check_ins: &[store_measures::ResponseRecord]) -> Option<Dossie
         id_prefix: "d-checkin".into(),
         title: title.clone(),
         sessions: latest.iter().map(|r| r.completed_at).collect(),
+        point: "check-in".into(),
         utc_offset_seconds: 0,
         series: CHECKIN_ITEMS
             .iter()

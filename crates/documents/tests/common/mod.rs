@@ -344,6 +344,7 @@ pub fn mi_metrics() -> MetricTrend {
         id_prefix: "mi-metrics".into(),
         title: "MI metrics by session".into(),
         sessions,
+        point: "session".into(),
         utc_offset_seconds: 0,
         series: vec![
             MetricSeries {
