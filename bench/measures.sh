@@ -8,6 +8,8 @@
 #     (`concord bench seed`: improvers, non-responders, deteriorators, dropouts).
 # Needs wrk and curl.
 #   bench/measures.sh [POSTGRES_URL]       CLIENTS=100 YEARS=3 BENCH_SECONDS=10 by default
+#   CONCORD_BIN=path measures another build; SEED_BIN=path seeds with another build (for a
+#   before/after pair on the same generated data: seed with the newer one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${CONCORD_BIN:-target/release/concord}
@@ -28,7 +30,7 @@ if [ -n "$PG_BASE" ]; then
 fi
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
-seed=$("$BIN" bench seed "${data[@]}" --clients "$CLIENTS" --years "$YEARS")
+seed=$("${SEED_BIN:-$BIN}" bench seed "${data[@]}" --clients "$CLIENTS" --years "$YEARS")
 cookie=$(field "$seed" session_cookie); token=$(field "$seed" token); client=$(field "$seed" client_id); secret=$(field "$seed" portal_secret)
 echo "seeded: $(field "$seed" clients) clients, $(field "$seed" responses) responses"
 reference=$(field "$("$BIN" bench commits --data-dir "$work")" commits_per_second)
