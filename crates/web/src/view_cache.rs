@@ -48,11 +48,46 @@ type Key = (ClientId, u8);
 pub struct ViewCache<T> {
     entries: Mutex<HashMap<Key, (Stamp, Arc<T>)>>,
     capacity: usize,
+    /// One lock per key whose view is being derived: concurrent misses on a key wait for the
+    /// first to derive it instead of each deriving the same view (a stampede on a long record).
+    building: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// The right to derive one key's view; others wanting it wait until this is dropped.
+pub struct BuildTurn<'a, T> {
+    cache: &'a ViewCache<T>,
+    key: Key,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl<T> Drop for BuildTurn<'_, T> {
+    fn drop(&mut self) {
+        self.guard.take();
+        // Forget the lock once nobody else holds or waits on it (they clone it under this map's
+        // mutex), so the map holds only keys being derived now.
+        if let Ok(mut building) = self.cache.building.lock()
+            && Arc::strong_count(&self.lock) == 2
+        {
+            building.remove(&self.key);
+        }
+    }
 }
 
 impl<T> ViewCache<T> {
     pub fn new(capacity: usize) -> Self {
-        ViewCache { entries: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
+        ViewCache { entries: Mutex::new(HashMap::new()), capacity: capacity.max(1), building: Mutex::new(HashMap::new()) }
+    }
+
+    /// Waits for the turn to derive `key`'s view. Look the key up again once it is yours: the
+    /// request before you may have just put it.
+    pub async fn build_turn(&self, key: (ClientId, u8)) -> BuildTurn<'_, T> {
+        let lock = match self.building.lock() {
+            Ok(mut building) => Arc::clone(building.entry(key).or_default()),
+            Err(_) => Arc::default(),
+        };
+        let guard = Arc::clone(&lock).lock_owned().await;
+        BuildTurn { cache: self, key, lock, guard: Some(guard) }
     }
 
     /// The cached views of these keys whose stamps still match, in one lock.
@@ -120,6 +155,36 @@ impl Default for Views {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn concurrent_misses_derive_a_view_once() {
+        let cache: Arc<ViewCache<u32>> = Arc::new(ViewCache::new(8));
+        let registry = Registry::shipped().unwrap();
+        let stamp = Stamp::new(1, &registry);
+        let derived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let (cache, derived) = (Arc::clone(&cache), Arc::clone(&derived));
+            tasks.spawn(async move {
+                if let Some(v) = cache.get((client(1), 0), stamp) {
+                    return *v;
+                }
+                let _turn = cache.build_turn((client(1), 0)).await;
+                if let Some(v) = cache.get((client(1), 0), stamp) {
+                    return *v;
+                }
+                derived.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                cache.put((client(1), 0), stamp, Arc::new(7));
+                7
+            });
+        }
+        while let Some(v) = tasks.join_next().await {
+            assert_eq!(v.unwrap(), 7);
+        }
+        assert_eq!(derived.load(std::sync::atomic::Ordering::SeqCst), 1, "one derivation for sixteen misses");
+        assert!(cache.building.lock().unwrap().is_empty(), "no lock is kept once nobody waits");
+    }
 
     fn client(n: u8) -> ClientId {
         ClientId::new_at(1_700_000_000_000, [n; 10])

@@ -182,7 +182,17 @@ pub async fn section(
     // `data_version` was read before `sessions` and the scores below, so a view stamped with it
     // is never newer than its stamp says; a write in between only costs a rebuild next time.
     let (key, stamp) = ((access.client_id(), u8::from(all_scores)), Stamp::new(data_version, &registry));
-    let derived = match state.views.record.get(key, stamp) {
+    let mut cached = state.views.record.get(key, stamp);
+    // On a miss, wait for the turn to derive it: a request already deriving it may put it.
+    let turn = match cached {
+        Some(_) => None,
+        None => {
+            let turn = state.views.record.build_turn(key).await;
+            cached = state.views.record.get(key, stamp);
+            Some(turn)
+        }
+    };
+    let derived = match cached {
         Some(view) => {
             store_measures::audit_cached_score_points(&state.store, &staff.ctx, access, view.points).await?;
             view
@@ -194,6 +204,7 @@ pub async fn section(
             view
         }
     };
+    drop(turn);
     let schedules = store_measures::list_schedules(&state.store, &staff.ctx, access).await?;
     let links = store_measures::list_portal_links(&state.store, &staff.ctx, access).await?;
     let now = staff.ctx.ts();
