@@ -170,12 +170,16 @@ pub fn measure_chart(input: &MeasureChart) -> Chart {
     sessions.sort_by_key(|s| s.at);
 
     // Bands, clipped to the range, in order.
-    // Labels on up to two lines, so "Significant functional impairment" is read whole.
-    let bands: Vec<(f64, f64, Vec<String>)> = input
+    // Labels on two lines where the band is tall enough (so "Significant functional impairment"
+    // is read whole), else on one, cut.
+    let bands: Vec<(f64, f64, [Vec<String>; 2])> = input
         .bands
         .iter()
         .filter(|b| b.from.is_finite() && b.to.is_finite())
-        .map(|b| (b.from.min(b.to).max(lo), b.from.max(b.to).min(hi), svg::wrap(&b.label, BAND_LABEL_CHARS, 2)))
+        .map(|b| {
+            let label = [svg::wrap(&b.label, BAND_LABEL_CHARS, 1), svg::wrap(&b.label, BAND_LABEL_CHARS, 2)];
+            (b.from.min(b.to).max(lo), b.from.max(b.to).min(hi), label)
+        })
         .filter(|(a, b, _)| a < b)
         .collect();
     let caseness = input.caseness.as_ref().filter(|c| c.value.is_finite() && c.value >= lo && c.value <= hi);
@@ -184,7 +188,7 @@ pub fn measure_chart(input: &MeasureChart) -> Chart {
     let (yticks, ydec) = nice_ticks(lo, hi, ((h * 0.6) / (fs * 1.5)) as usize);
     let ylabels: Vec<(f64, String)> = yticks.iter().map(|v| (*v, fmt_value(*v, ydec))).collect();
     let ylabel_chars = ylabels.iter().map(|(_, s)| s.chars().count()).max().unwrap_or(1);
-    let band_chars = bands.iter().flat_map(|(_, _, l)| l.iter().map(|line| line.chars().count())).max().unwrap_or(0);
+    let band_chars = bands.iter().flat_map(|(_, _, l)| l.iter().flatten().map(|line| line.chars().count())).max().unwrap_or(0);
     let left = (text_width(ylabel_chars, small) + fs * 0.9).min(w * 0.25);
     let right = if band_chars > 0 { (text_width(band_chars, small) + fs * 0.9).min(w * 0.3) } else { fs * 1.2 };
     let top = fs * 1.1;
@@ -300,19 +304,12 @@ pub fn measure_chart(input: &MeasureChart) -> Chart {
         ));
         out.push_str(&svg::text(px - fs * 0.45, y + small * 0.35, "end", small, colour::MUTED_INK, label));
     }
-    for (a, b, lines) in &bands {
+    for (a, b, [one_line, two_lines]) in &bands {
         let (yt, yb) = (y_at(*b), y_at(*a));
-        // Both lines where the band is tall enough, else the first alone (cut if it goes on).
-        let shown: Vec<String> = if yb - yt >= small * 2.2 {
-            lines.clone()
-        } else if lines.len() > 1 {
-            vec![truncate(&format!("{}…", lines.first().map_or("", String::as_str)), BAND_LABEL_CHARS)]
-        } else {
-            lines.clone()
-        };
-        if yb - yt < small * 1.05 || shown.is_empty() {
+        if yb - yt < small * 1.05 {
             continue;
         }
+        let shown = if yb - yt >= small * 2.2 { two_lines } else { one_line };
         let first_y = (yt + yb) / 2.0 + small * 0.35 - (shown.len() as f64 - 1.0) * small * 0.55;
         for (k, line) in shown.iter().enumerate() {
             out.push_str(&svg::text(pr + fs * 0.45, first_y + k as f64 * small * 1.1, "start", small, colour::MUTED_INK, line));
