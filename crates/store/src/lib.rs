@@ -119,24 +119,22 @@ impl AuditQueue {
     }
 }
 
-/// A write that runs inside a shared transaction (see [`Store::write_grouped`]): it gets the
-/// transaction and says whether it succeeded.
-type GroupedWrite = Box<dyn for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, bool> + Send>;
+/// One write handed to the group commit (see [`Store::write_grouped`]).
+pub(crate) enum GroupedWrite {
+    /// A completed questionnaire, answered once committed with what was stored.
+    Response(Box<measures::ResponseWrite>),
+    /// A request's queued read audit entries.
+    Audit(Vec<audit::AuditEvent>, tokio::sync::oneshot::Sender<Result<(), StoreError>>),
+}
 
-/// A grouped write waiting for its batch, and where to tell it how the batch's commit went.
-type Waiting = (GroupedWrite, tokio::sync::oneshot::Sender<Result<(), String>>);
-
-/// A boxed future borrowing the transaction it runs in.
-pub type BoxFuture<'t, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 't>>;
-
-/// Group commit: concurrent writes hand their work to whichever of them holds `leader`, which
-/// runs everyone's pending work in one transaction, each in its own savepoint, commits once and
-/// tells each writer the outcome. Every writer still waits for its own durable commit; one
-/// fsync (SQLite) or WAL flush (PostgreSQL) serves them all.
+/// Group commit: concurrent writes hand themselves to whichever of them holds `leader`, which
+/// stores everyone's pending writes in one transaction with a few multi-row statements, commits
+/// once and answers each. Every writer still waits for its own durable commit; one fsync
+/// (SQLite) or WAL flush (PostgreSQL) and a handful of statements serve them all.
 #[derive(Default)]
 struct WriteBatcher {
     leader: tokio::sync::Mutex<()>,
-    pending: Mutex<Vec<Waiting>>,
+    pending: Mutex<Vec<GroupedWrite>>,
 }
 
 /// Per-request context: who asked (for the audit entry), under which request id, and when.
@@ -197,7 +195,7 @@ impl Ctx {
 }
 
 impl WriteBatcher {
-    fn pending_lock(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
+    fn pending_lock(&self) -> std::sync::MutexGuard<'_, Vec<GroupedWrite>> {
         match self.pending.lock() {
             Ok(q) => q,
             Err(poisoned) => poisoned.into_inner(),
@@ -259,19 +257,16 @@ impl Store {
         Ok(Tx { inner: self.pool.begin().await?, _write: None })
     }
 
-    /// Appends the audit entries the request has queued so far (its reads, its API token use)
-    /// and then the write's own entry to a write transaction, so they commit with the write and
-    /// a write request costs one durable commit. Returns how many queued entries it took; pass
-    /// it to [`Store::forget_queued`] once committed. Until then they stay queued for the
-    /// request's final flush.
-    pub(crate) async fn append_with_queued(&self, tx: &mut Tx, ctx: &Ctx, own: &audit::AuditEvent) -> Result<usize, StoreError> {
-        let queued = ctx.queue.as_ref().map(AuditQueue::peek).unwrap_or_default();
-        audit::append_many(tx, queued.iter().chain(std::iter::once(own))).await?;
-        Ok(queued.len())
+    /// The audit entries `ctx`'s request has queued so far (its reads, its API token use): a
+    /// write commits them with its own entry, so a write request costs one durable commit. Pass
+    /// their number to [`Store::forget_queued`] once committed; until then they stay queued for
+    /// the request's final flush.
+    pub(crate) fn queued(ctx: &Ctx) -> Vec<audit::AuditEvent> {
+        ctx.queue.as_ref().map(AuditQueue::peek).unwrap_or_default()
     }
 
-    /// Takes `appended` queued entries off the queue once the grouped write that appended them
-    /// ([`Store::append_with_queued`] inside [`Store::write_grouped`]) has committed.
+    /// Takes `appended` queued entries off the queue once the write that appended them has
+    /// committed.
     pub(crate) fn forget_queued(ctx: &Ctx, appended: usize) {
         if let Some(q) = &ctx.queue {
             q.drop_first(appended);
@@ -296,82 +291,70 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
-        self.write_grouped(move |tx| Box::pin(async move { audit::append_many(tx, events.iter()).await })).await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.write_grouped(GroupedWrite::Audit(events, reply)).await;
+        answer.await.unwrap_or_else(|_| Err(StoreError::Unavailable("the audit entries could not be committed".into())))
     }
 
-    /// Runs `work` in a write transaction shared with concurrent callers (group commit) and
-    /// returns its result once that transaction has committed durably. `work` gets its own
-    /// savepoint: if it fails, only its changes are undone and its error is returned; the others
-    /// commit. `work` must use only the transaction it is given (taking another write
-    /// transaction inside it would wait on itself).
-    pub(crate) async fn write_grouped<T, F>(&self, work: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, StoreError>> + Send + 'static,
-    {
-        let (result_tx, result_rx) = tokio::sync::oneshot::channel();
-        let job: GroupedWrite = Box::new(move |tx| {
-            Box::pin(async move {
-                let r = work(tx).await;
-                let ok = r.is_ok();
-                let _ = result_tx.send(r);
-                ok
-            })
-        });
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        self.writes.pending_lock().push((job, done_tx));
-        {
-            let _leader = self.writes.leader.lock().await;
-            let batch = std::mem::take(&mut *self.writes.pending_lock());
-            if !batch.is_empty() {
-                // A task of its own: if this request is dropped (client gone, timeout), the
-                // writes it carries for the others still run and commit.
-                let store = self.clone();
-                let _ = tokio::spawn(async move { store.run_grouped(batch).await }).await;
+    /// Group commit: queues `write` and returns once a leader has run it, in a write transaction
+    /// shared with concurrent writes, and answered it (through the sender it carries) after that
+    /// transaction committed durably, or failed.
+    pub(crate) async fn write_grouped(&self, write: GroupedWrite) {
+        self.writes.pending_lock().push(write);
+        let _leader = self.writes.leader.lock().await;
+        let batch = std::mem::take(&mut *self.writes.pending_lock());
+        if !batch.is_empty() {
+            // A task of its own: if this request is dropped (client gone, timeout), the writes
+            // it carries for the others still run and commit.
+            let store = self.clone();
+            let _ = tokio::spawn(async move { store.run_grouped(batch).await }).await;
+        }
+    }
+
+    /// One transaction for a batch of grouped writes. A refused write (archived client, reused
+    /// idempotency key) is answered with its refusal and touches nothing; a database error fails
+    /// the whole batch, and every write in it is told so.
+    async fn run_grouped(&self, batch: Vec<GroupedWrite>) {
+        let mut responses = Vec::new();
+        let mut audits = Vec::new();
+        for w in batch {
+            match w {
+                GroupedWrite::Response(r) => responses.push(*r),
+                GroupedWrite::Audit(events, reply) => audits.push((events, reply)),
             }
         }
-        let committed = done_rx.await;
-        match (result_rx.await, committed) {
-            (Ok(Err(e)), _) => Err(e),
-            (Ok(Ok(v)), Ok(Ok(()))) => Ok(v),
-            (_, Ok(Err(e))) => Err(StoreError::Unavailable(format!("the write could not be committed: {e}"))),
-            _ => Err(StoreError::Unavailable("the write could not be committed".into())),
-        }
-    }
-
-    /// One transaction for a batch of grouped writes; tells each its outcome.
-    async fn run_grouped(&self, batch: Vec<Waiting>) {
-        let mut waiting = Vec::with_capacity(batch.len());
-        let alone = batch.len() == 1;
+        let (size, started) = (responses.len() + audits.len(), std::time::Instant::now());
         let outcome = async {
             let mut tx = self.begin().await?;
-            let mut any_ok = false;
-            for (job, done) in batch {
-                waiting.push(done);
-                if alone {
-                    // Nothing to share the transaction with: no savepoint needed.
-                    any_ok = job(&mut tx).await;
-                    continue;
-                }
-                sqlx::query("SAVEPOINT grouped_write").execute(&mut *tx).await?;
-                if job(&mut tx).await {
-                    any_ok = true;
-                } else {
-                    sqlx::query("ROLLBACK TO SAVEPOINT grouped_write").execute(&mut *tx).await?;
-                }
-                sqlx::query("RELEASE SAVEPOINT grouped_write").execute(&mut *tx).await?;
+            let mut entries = Vec::new();
+            let answers = measures::write_responses(&mut tx, &responses, &mut entries).await?;
+            for (events, _) in &audits {
+                entries.extend(events.iter().cloned());
             }
-            if any_ok {
-                tx.commit().await?
-            } else {
-                tx.rollback().await?
-            }
-            Ok::<(), StoreError>(())
+            audit::append_many(&mut tx, entries.iter()).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(answers)
         }
-        .await
-        .map_err(|e| e.to_string());
-        for done in waiting {
-            let _ = done.send(outcome.clone());
+        .await;
+        tracing::debug!(size, micros = started.elapsed().as_micros() as u64, ok = outcome.is_ok(), "grouped writes committed");
+        match outcome {
+            Ok(answers) => {
+                for (r, answer) in responses.into_iter().zip(answers) {
+                    r.answer(answer);
+                }
+                for (_, reply) in audits {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                let failed = || StoreError::Unavailable(format!("the write could not be committed: {e}"));
+                for r in responses {
+                    r.answer(Err(failed()));
+                }
+                for (_, reply) in audits {
+                    let _ = reply.send(Err(failed()));
+                }
+            }
         }
     }
 

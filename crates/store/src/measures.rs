@@ -42,6 +42,7 @@ mod definitions;
 mod portal;
 mod responses;
 mod schedules;
+mod writes;
 
 pub use definitions::{
     DefinitionFormat, ImportedDefinition, import_definition, import_fhir_definition_as, list_imported_definitions, practice_registry,
@@ -53,8 +54,10 @@ pub use portal::{
 };
 pub use responses::{
     MAX_FUTURE_SECONDS, NOTE_MAX_CHARS, NewResponse, ResponseRecord, ResponseSource, ScorePoint, audit_cached_caseload_scores,
-    audit_cached_score_points, caseload_score_points, list_responses, list_score_points, record_response, record_responses_bulk,
+    audit_cached_score_points, caseload_score_points, list_responses, list_score_points,
 };
+pub(crate) use writes::{ResponseWrite, write_responses};
+pub use writes::{record_response, record_responses_bulk};
 pub use schedules::{DueMeasure, OverdueMeasure, ScheduleRow, list_schedules, overdue_for_caseload, remove_schedule, set_schedule};
 
 use crate::{Ctx, audit};

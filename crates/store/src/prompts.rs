@@ -207,18 +207,28 @@ pub async fn set_practice_config(
 
 /// Marks the client for evaluation, inside the caller's write transaction.
 pub(crate) async fn mark_pending(tx: &mut Tx, ctx: &Ctx, practice_id: PracticeId, client_id: ClientId) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO prompt_pending (client_id, practice_id, since) VALUES ($1, $2, $3) ON CONFLICT (client_id) DO NOTHING")
-        .bind(client_id.to_string())
-        .bind(practice_id.to_string())
-        .bind(ctx.ts())
-        .execute(&mut **tx)
-        .await?;
+    mark_pending_many(tx, ctx, &[(practice_id, client_id)]).await
+}
+
+/// [`mark_pending`] for many clients in one statement (a batch of new responses).
+pub(crate) async fn mark_pending_many(tx: &mut Tx, ctx: &Ctx, clients: &[(PracticeId, ClientId)]) -> Result<(), StoreError> {
+    for chunk in clients.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO prompt_pending (client_id, practice_id, since) VALUES {} ON CONFLICT (client_id) DO NOTHING",
+            values_list(chunk.len(), 3)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (p, c) in chunk {
+            q = q.bind(c.to_string()).bind(p.to_string()).bind(ctx.ts());
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
-/// Called inside the transaction that stores a new response: opens the safety prompt it
-/// raises, if any, and marks the client for a full evaluation.
-pub(crate) async fn after_response(
+/// Called inside the transaction that stores a new response (after [`mark_pending`]): opens the
+/// safety prompt it raises, if any, at once rather than at the next evaluation.
+pub(crate) async fn safety_after_response(
     tx: &mut Tx,
     ctx: &Ctx,
     practice_id: PracticeId,
@@ -226,7 +236,6 @@ pub(crate) async fn after_response(
     score: &Score,
     completed_at: i64,
 ) -> Result<(), StoreError> {
-    mark_pending(tx, ctx, practice_id, client_id).await?;
     if !score.has_flag(Flag::SAFETY) && score.instrument.as_str() != "phq9" {
         return Ok(());
     }

@@ -683,17 +683,36 @@ both_engines!(queued_read_audits_commit);
 async fn grouped_writes_commit_together_and_fail_alone(env: &Env) {
     let practice = env.practice_a.to_string();
     let access = env.access().await;
+    // A response stored before, whose key two of the batch replay with the same submission.
+    let mut first = phq9(&[2, 2, 2, 2, 2, 2, 2, 2, 0], ctx().ts(), ResponseSource::Clinician);
+    first.idempotency_key = Some("replayed-key".to_owned());
+    let replayed = measures::record_response(&env.store, &ctx(), &access, first.clone()).await.unwrap();
+    // A client archived before the batch: their submissions are refused inside it.
+    let archived = common::new_client(&env.store, &env.owner, "Ada Archived").await;
+    let archived_access = clients::record_access(&env.store, &ctx(), &env.owner.actor(), archived).await.unwrap();
+    clients::update_client(
+        &env.store,
+        &ctx(),
+        &archived_access,
+        clients::ClientChanges { name: None, date_of_birth: None, status: Some(clients::ClientStatus::Archived) },
+    )
+    .await
+    .unwrap();
     let before = measures::list_responses(&env.store, &ctx(), &access, Some("phq9")).await.unwrap().len();
-    // Twenty-four concurrent submissions, so the store groups them into shared transactions.
-    // Eight reuse one idempotency key with different answers: one is stored, seven are refused
-    // as conflicts, each inside its own savepoint, and the other sixteen commit regardless.
+    // Twenty-eight concurrent submissions, so the store groups them into shared transactions.
+    // Eight of the first 24 reuse one idempotency key with different answers: one is stored,
+    // seven are refused as conflicts, and the other sixteen commit regardless. Two replay the
+    // earlier response; two are for the archived client and are refused.
     let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..24i32 {
-        let (store, access) = (env.store.clone(), access);
+    for i in 0..28i32 {
+        let (store, access, first) = (env.store.clone(), if i >= 26 { archived_access } else { access }, first.clone());
         tasks.spawn(async move {
             let c = Ctx::new(format!("grouped-{i}"), common::T0);
             let mut r = phq9(&[i % 4, (i / 4) % 4, 1, 1, 1, 1, 1, 1, 0], c.ts(), ResponseSource::Clinician);
             r.idempotency_key = Some(if i % 3 == 0 { "shared-key".to_owned() } else { format!("own-key-{i}") });
+            if (24..26).contains(&i) {
+                r = first;
+            }
             (i, measures::record_response(&store, &c, &access, r).await)
         });
     }
@@ -701,7 +720,9 @@ async fn grouped_writes_commit_together_and_fail_alone(env: &Env) {
     let mut conflicts = 0;
     while let Some(joined) = tasks.join_next().await {
         match joined.unwrap() {
+            (i, Ok(r)) if (24..26).contains(&i) => assert_eq!(r.id, replayed.id, "a replay returns the stored response"),
             (i, Ok(_)) => stored.push(i),
+            (i, Err(StoreError::Conflict(m))) if i >= 26 => assert!(m.contains("archived"), "{m}"),
             (i, Err(StoreError::Conflict(_))) => {
                 assert_eq!(i % 3, 0, "only the shared key conflicts");
                 conflicts += 1;
@@ -711,12 +732,16 @@ async fn grouped_writes_commit_together_and_fail_alone(env: &Env) {
     }
     assert_eq!((stored.len(), conflicts), (17, 7));
     let after = measures::list_responses(&env.store, &ctx(), &access, Some("phq9")).await.unwrap().len();
-    assert_eq!(after - before, 17, "every stored submission, and nothing of a refused one");
-    // Each stored submission has exactly its own audit entry; a refused one has none.
+    assert_eq!(after - before, 17, "every stored submission, and nothing of a refused one or a replay");
+    let archived_list = measures::list_responses(&env.store, &ctx(), &archived_access, None).await.unwrap();
+    assert!(archived_list.is_empty(), "nothing stored for the archived client");
+    // Each stored submission has exactly its own audit entry, each replay a replay entry; a
+    // refused one has none.
     let entries = audit_actions(env, &practice).await;
-    for i in 0..24 {
-        let mine = entries.iter().filter(|e| e.request_id == format!("grouped-{i}") && e.action == "response.create").count();
-        assert_eq!(mine, usize::from(stored.contains(&i)), "submission {i}");
+    for i in 0..28 {
+        let mine = |action: &str| entries.iter().filter(|e| e.request_id == format!("grouped-{i}") && e.action == action).count();
+        assert_eq!(mine("response.create"), usize::from(stored.contains(&i)), "submission {i}");
+        assert_eq!(mine("response.replay"), usize::from((24..26).contains(&i)), "submission {i}");
     }
     assert_chain_intact(env).await;
 }

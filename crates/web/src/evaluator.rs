@@ -16,6 +16,11 @@ const BATCH: i64 = 50;
 /// record (a client completing several forms, an import) costs one evaluation, not one each.
 /// Safety prompts never wait for it (the write opens them).
 const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
+/// Under a steady stream of writes the settling time grows to this many times the last pass's
+/// duration (at most [`SETTLE_MAX`]), so re-reading long records keeps to about a tenth of one
+/// core however fast the writes come, and request handling keeps the rest.
+const SETTLE_PER_PASS: u32 = 9;
+const SETTLE_MAX: std::time::Duration = std::time::Duration::from_secs(10);
 /// How often the time-based sweep runs inside `serve`.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -43,10 +48,12 @@ impl Evaluator {
         let wake = self.wake.clone();
         rt.spawn(async move {
             let mut last_sweep = tokio::time::Instant::now();
+            let mut settle = SETTLE;
             loop {
                 if tokio::time::timeout(SWEEP_EVERY, wake.notified()).await.is_ok() {
-                    tokio::time::sleep(SETTLE).await;
+                    tokio::time::sleep(settle).await;
                 }
+                let pass = tokio::time::Instant::now();
                 loop {
                     let ctx = Ctx::new("prompt-evaluator", clock.now());
                     match concord_store::prompts::evaluate_pending(&store, &ctx, BATCH).await {
@@ -58,6 +65,7 @@ impl Evaluator {
                         }
                     }
                 }
+                settle = (pass.elapsed() * SETTLE_PER_PASS).clamp(SETTLE, SETTLE_MAX);
                 if last_sweep.elapsed() >= SWEEP_EVERY {
                     last_sweep = tokio::time::Instant::now();
                     let ctx = Ctx::new("prompt-sweep", clock.now());

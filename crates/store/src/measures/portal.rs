@@ -2,9 +2,8 @@
 //! database-backed throttling), portal browser sessions, and the few things the portal may
 //! read and write, each under a `PortalAccess`.
 
-use super::responses::{
-    Inserted, NewResponse, ResponseRecord, ResponseSource, Writer, insert_response, instrument_from, open_note, source_from,
-};
+use super::responses::{NewResponse, ResponseRecord, ResponseSource, instrument_from, open_note, source_from};
+use super::writes::{ResponseEvent, Writer, prepare, submit, write_key};
 use super::schedules::{DueMeasure, client_schedules};
 use super::{portal_event, record_event};
 use crate::accounts::{self, ThrottlePolicy, parse_id, secret_hash};
@@ -399,44 +398,16 @@ pub async fn portal_record_response(
 ) -> Result<ResponseRecord, StoreError> {
     input.completed_at = ctx.ts();
     input.source = ResponseSource::Portal;
-    let (st, c, access) = (store.clone(), ctx.clone(), *access);
-    let (record, queued) = store
-        .write_grouped(move |tx| {
-            Box::pin(async move {
-                let assigned = sqlx::query(
-                    "SELECT 1 AS one FROM measure_schedules WHERE practice_id = $1 AND client_id = $2 AND instrument_id = $3 AND ended_at IS NULL",
-                )
-                .bind(access.practice_id().to_string())
-                .bind(access.client_id().to_string())
-                .bind(input.instrument.as_str())
-                .fetch_optional(&mut **tx)
-                .await?;
-                if assigned.is_none() {
-                    return Err(StoreError::Invalid("this questionnaire has not been assigned to you".into()));
-                }
-                let writer = Writer::Portal(access.link_id());
-                let (record, replay) = match insert_response(&st, tx, &c, access.practice_id(), access.client_id(), &input, &writer).await? {
-                    Inserted::New(r) => (r, false),
-                    Inserted::Replay(r) => (r, true),
-                };
-                if !replay {
-                    super::responses::refresh_summary(tx, &c, access.practice_id(), access.client_id(), &record.instrument).await?;
-                }
-                let mut ev = portal_event(&c, &access, "portal.response.create");
-                ev.detail = format!(
-                    "link={} response={} instrument={}{}",
-                    access.link_id(),
-                    record.id,
-                    record.instrument,
-                    if replay { " replay" } else { "" }
-                );
-                let queued = st.append_with_queued(tx, &c, &ev).await?;
-                Ok((record, queued))
-            })
-        })
-        .await?;
-    Store::forget_queued(ctx, queued);
-    Ok(record)
+    let key = write_key(store, access.practice_id(), access.client_id()).await?;
+    let prepared = prepare(ctx, access.practice_id(), access.client_id(), input, Writer::Portal(access.link_id()), &key)?;
+    let (c, access) = (ctx.clone(), *access);
+    let event: ResponseEvent = Box::new(move |record, replay| {
+        let mut ev = portal_event(&c, &access, "portal.response.create");
+        ev.detail =
+            format!("link={} response={} instrument={}{}", access.link_id(), record.id, record.instrument, if replay { " replay" } else { "" });
+        ev
+    });
+    Ok(submit(store, ctx, prepared, key, event).await?.0)
 }
 
 /// The client's own responses, oldest first: scores, bands, dates, and their own notes.

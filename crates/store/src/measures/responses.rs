@@ -4,7 +4,7 @@ use super::record_event;
 use crate::accounts::parse_id;
 use crate::clients::data_key;
 use crate::crypto::{DataKey, field_aad};
-use crate::{Ctx, Store, StoreError, Tx, audit};
+use crate::{Ctx, Store, StoreError, Tx};
 use concord_domain::ids::{ClientId, PortalLinkId, PracticeId, ResponseId, UserId};
 use concord_domain::measures::score::{Answers, Score, ScoreError, score};
 use concord_domain::measures::{Flag, Instrument, InstrumentId};
@@ -141,6 +141,7 @@ macro_rules! response_cols {
          completed_at, source, note_ct, entered_by, portal_link_id, created_at"
     };
 }
+pub(super) use response_cols;
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Invalid(format!("corrupt stored response ({what})"))
@@ -180,7 +181,7 @@ pub(super) fn open_note(key: &DataKey, r: &AnyRow, id: &str) -> Result<Option<St
     ct.map(|c| key.open_str(&c, &note_aad(id)).map_err(Into::into)).transpose()
 }
 
-fn record_from(key: &DataKey, r: &AnyRow) -> Result<ResponseRecord, StoreError> {
+pub(super) fn record_from(key: &DataKey, r: &AnyRow) -> Result<ResponseRecord, StoreError> {
     let id: ResponseId = parse_id(r, "id")?;
     let sid = id.to_string();
     Ok(ResponseRecord {
@@ -204,7 +205,7 @@ fn record_from(key: &DataKey, r: &AnyRow) -> Result<ResponseRecord, StoreError> 
 }
 
 /// Checks what the store is responsible for; returns the cleaned note.
-fn check_new(ctx: &Ctx, input: &NewResponse) -> Result<Option<String>, StoreError> {
+pub(super) fn check_new(ctx: &Ctx, input: &NewResponse) -> Result<Option<String>, StoreError> {
     if input.completed_at > ctx.ts().saturating_add(MAX_FUTURE_SECONDS) {
         return Err(StoreError::Invalid("the completion date is in the future".into()));
     }
@@ -260,165 +261,6 @@ fn check_active(row: &AnyRow, what: &str) -> Result<(), StoreError> {
         "active" => Ok(()),
         _ => Err(StoreError::Conflict(format!("this client is archived; restore them before {what}"))),
     }
-}
-
-/// [`require_active_client`] and the client's data key, in one query (the write path's).
-async fn active_client_key(
-    store: &Store,
-    tx: &mut Tx,
-    practice_id: PracticeId,
-    client_id: ClientId,
-    what: &str,
-) -> Result<DataKey, StoreError> {
-    let id = client_id.to_string();
-    let row = sqlx::query(
-        "SELECT c.status, k.wrapped_key FROM clients c JOIN client_keys k ON k.client_id = c.id AND k.practice_id = c.practice_id \
-         WHERE c.id = $1 AND c.practice_id = $2",
-    )
-    .bind(&id)
-    .bind(practice_id.to_string())
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    check_active(&row, what)?;
-    Ok(store.key().unwrap_data_key(&id, &row.try_get::<Vec<u8>, _>("wrapped_key")?)?)
-}
-
-/// Who is writing: staff (with their id) or the portal (with the link).
-pub(super) enum Writer {
-    Staff(UserId),
-    Portal(PortalLinkId),
-}
-
-/// What [`insert_response`] did.
-pub(super) enum Inserted {
-    New(ResponseRecord),
-    /// The idempotency key was seen before with the same submission: the stored response.
-    Replay(ResponseRecord),
-}
-
-/// Inserts a checked response inside the caller's transaction (the caller audits).
-pub(super) async fn insert_response(
-    store: &Store,
-    tx: &mut Tx,
-    ctx: &Ctx,
-    practice_id: PracticeId,
-    client_id: ClientId,
-    input: &NewResponse,
-    writer: &Writer,
-) -> Result<Inserted, StoreError> {
-    let note = check_new(ctx, input)?;
-    let key = active_client_key(store, tx, practice_id, client_id, "recording measures").await?;
-    let answers_json = serde_json::to_string(&input.answers).map_err(|e| StoreError::Invalid(format!("cannot store the answers: {e}")))?;
-    if let Some(k) = &input.idempotency_key {
-        let prior = sqlx::query(concat!(
-            "SELECT ",
-            response_cols!(),
-            " FROM measure_responses WHERE practice_id = $1 AND client_id = $2 AND idempotency_key = $3"
-        ))
-        .bind(practice_id.to_string())
-        .bind(client_id.to_string())
-        .bind(k)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(r) = prior {
-            let same = r.try_get::<String, _>("instrument_id")? == input.instrument.as_str()
-                && r.try_get::<String, _>("answers_json")? == answers_json
-                && (matches!(writer, Writer::Portal(_)) || r.try_get::<i64, _>("completed_at")? == input.completed_at);
-            if !same {
-                return Err(StoreError::Conflict("this idempotency key was already used for a different submission".into()));
-            }
-            return Ok(Inserted::Replay(record_from(&key, &r)?));
-        }
-    }
-    let id: ResponseId = ctx.new_id(ResponseId::new_at);
-    let sid = id.to_string();
-    let note_ct = note.as_deref().map(|n| key.seal_str(n, &note_aad(&sid))).transpose()?;
-    let flags_json = serde_json::to_string(&input.score.flags).map_err(|e| StoreError::Invalid(format!("cannot store the flags: {e}")))?;
-    let score_json = serde_json::to_string(&input.score).map_err(|e| StoreError::Invalid(format!("cannot store the score: {e}")))?;
-    let (entered_by, link) = match writer {
-        Writer::Staff(u) => (Some(*u), None),
-        Writer::Portal(l) => (None, Some(*l)),
-    };
-    sqlx::query(
-        "INSERT INTO measure_responses (id, practice_id, client_id, instrument_id, instrument_version, answers_json, total, band_id, caseness, \
-           flags_json, score_json, completed_at, source, note_ct, entered_by, portal_link_id, idempotency_key, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-    )
-    .bind(&sid)
-    .bind(practice_id.to_string())
-    .bind(client_id.to_string())
-    .bind(input.instrument.as_str())
-    .bind(&input.instrument_version)
-    .bind(&answers_json)
-    .bind(input.score.total.map(i64::from))
-    .bind(input.score.band.as_ref().map(|b| b.id.clone()))
-    .bind(input.score.caseness.map(i64::from))
-    .bind(&flags_json)
-    .bind(&score_json)
-    .bind(input.completed_at)
-    .bind(input.source.as_str())
-    .bind(note_ct)
-    .bind(entered_by.map(|u| u.to_string()))
-    .bind(link.map(|l| l.to_string()))
-    .bind(input.idempotency_key.as_deref())
-    .bind(ctx.ts())
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| StoreError::unique_or(e, "a submission with this idempotency key"))?;
-    crate::prompts::after_response(tx, ctx, practice_id, client_id, &input.score, input.completed_at).await?;
-    Ok(Inserted::New(ResponseRecord {
-        id,
-        client_id,
-        instrument: input.instrument.clone(),
-        instrument_version: input.instrument_version.clone(),
-        answers: input.answers.clone(),
-        total: input.score.total,
-        band: input.score.band.as_ref().map(|b| b.id.clone()),
-        caseness: input.score.caseness,
-        flags: input.score.flags.clone(),
-        score: input.score.clone(),
-        completed_at: input.completed_at,
-        source: input.source,
-        note,
-        entered_by,
-        portal_link_id: link,
-        created_at: ctx.ts(),
-    }))
-}
-
-/// Records a completed questionnaire for the client (staff: in session, a paper form with its
-/// date, or the API). Refused: a date more than [`MAX_FUTURE_SECONDS`] ahead, `source =
-/// Portal`, an archived client, a score that is not for this instrument and version, an
-/// over-long note, an idempotency key reused for a different submission (Conflict). A key
-/// reused for the same submission returns the stored response (audited as `response.replay`).
-pub async fn record_response(store: &Store, ctx: &Ctx, access: &RecordAccess, input: NewResponse) -> Result<ResponseRecord, StoreError> {
-    if input.source == ResponseSource::Portal {
-        return Err(StoreError::Invalid("only the client portal records portal responses".into()));
-    }
-    let (st, c, access) = (store.clone(), ctx.clone(), *access);
-    let (record, queued) = store
-        .write_grouped(move |tx| {
-            Box::pin(async move {
-                let writer = Writer::Staff(access.actor().user_id);
-                let (record, action) = match insert_response(&st, tx, &c, access.practice_id(), access.client_id(), &input, &writer).await?
-                {
-                    Inserted::New(r) => (r, "response.create"),
-                    Inserted::Replay(r) => (r, "response.replay"),
-                };
-                if action == "response.create" {
-                    refresh_summary(tx, &c, access.practice_id(), access.client_id(), &record.instrument).await?;
-                }
-                let mut ev = record_event(&c, &access, action, "measure_response");
-                ev.record_id = Some(record.id.to_string());
-                ev.detail = format!("basis={} instrument={} source={}", access.basis().as_str(), record.instrument, record.source.as_str());
-                let queued = st.append_with_queued(tx, &c, &ev).await?;
-                Ok((record, queued))
-            })
-        })
-        .await?;
-    Store::forget_queued(ctx, queued);
-    Ok(record)
 }
 
 /// The client's responses, oldest first (by completion date), optionally for one instrument.
@@ -534,35 +376,6 @@ pub async fn audit_cached_caseload_scores(
     let mut ev = ctx.event(Some(&scope.actor()), &scope.practice_id().to_string(), "caseload.scores", "measure_response");
     ev.detail = format!("count={count} scores_only cached");
     store.audit_read(ctx, ev).await
-}
-
-/// Records many staff-entered responses for one client in one transaction, each audited (bulk
-/// imports and the benchmark's data generator).
-pub async fn record_responses_bulk(store: &Store, ctx: &Ctx, access: &RecordAccess, inputs: Vec<NewResponse>) -> Result<usize, StoreError> {
-    if inputs.iter().any(|i| i.source == ResponseSource::Portal) {
-        return Err(StoreError::Invalid("only the client portal records portal responses".into()));
-    }
-    let mut tx = store.begin().await?;
-    let writer = Writer::Staff(access.actor().user_id);
-    let n = inputs.len();
-    let mut instruments: Vec<InstrumentId> = Vec::new();
-    for input in &inputs {
-        if !instruments.contains(&input.instrument) {
-            instruments.push(input.instrument.clone());
-        }
-        let record = match insert_response(store, &mut tx, ctx, access.practice_id(), access.client_id(), input, &writer).await? {
-            Inserted::New(r) | Inserted::Replay(r) => r,
-        };
-        let mut ev = record_event(ctx, access, "response.create", "measure_response");
-        ev.record_id = Some(record.id.to_string());
-        ev.detail = format!("basis={} instrument={} source={} bulk", access.basis().as_str(), record.instrument, record.source.as_str());
-        audit::append(&mut tx, &ev).await?;
-    }
-    for instrument in &instruments {
-        refresh_summary(&mut tx, ctx, access.practice_id(), access.client_id(), instrument).await?;
-    }
-    tx.commit().await?;
-    Ok(n)
 }
 
 /// How many of the latest scores the caseload summary keeps per client and measure.
