@@ -3,8 +3,8 @@
 //! read and write, each under a `PortalAccess`.
 
 use super::responses::{NewResponse, ResponseRecord, ResponseSource, instrument_from, open_note, source_from};
-use super::writes::{ResponseEvent, Writer, prepare, submit, write_key};
 use super::schedules::{DueMeasure, client_schedules};
+use super::writes::{ResponseEvent, Writer, prepare, submit, write_key};
 use super::{portal_event, record_event};
 use crate::accounts::{self, ThrottlePolicy, parse_id, secret_hash};
 use crate::audit::{self, SYSTEM_CHAIN};
@@ -403,8 +403,13 @@ pub async fn portal_record_response(
     let (c, access) = (ctx.clone(), *access);
     let event: ResponseEvent = Box::new(move |record, replay| {
         let mut ev = portal_event(&c, &access, "portal.response.create");
-        ev.detail =
-            format!("link={} response={} instrument={}{}", access.link_id(), record.id, record.instrument, if replay { " replay" } else { "" });
+        ev.detail = format!(
+            "link={} response={} instrument={}{}",
+            access.link_id(),
+            record.id,
+            record.instrument,
+            if replay { " replay" } else { "" }
+        );
         ev
     });
     Ok(submit(store, ctx, prepared, key, event).await?.0)

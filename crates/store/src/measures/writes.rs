@@ -46,7 +46,8 @@ pub(super) fn prepare(
     key: &DataKey,
 ) -> Result<Prepared, StoreError> {
     let note = check_new(ctx, &input)?;
-    let json = |what: &str, r: Result<String, serde_json::Error>| r.map_err(|e| StoreError::Invalid(format!("cannot store the {what}: {e}")));
+    let json =
+        |what: &str, r: Result<String, serde_json::Error>| r.map_err(|e| StoreError::Invalid(format!("cannot store the {what}: {e}")));
     let answers_json = json("answers", serde_json::to_string(&input.answers))?;
     let flags_json = json("flags", serde_json::to_string(&input.score.flags))?;
     let score_json = json("score", serde_json::to_string(&input.score))?;
@@ -316,8 +317,10 @@ pub async fn record_responses_bulk(store: &Store, ctx: &Ctx, access: &RecordAcce
     let mut tx = store.begin().await?;
     let key = data_key(store, &mut *tx, access.practice_id(), &access.client_id().to_string()).await?;
     let writer = Writer::Staff(access.actor().user_id);
-    let prepared =
-        inputs.into_iter().map(|i| prepare(ctx, access.practice_id(), access.client_id(), i, writer, &key)).collect::<Result<Vec<_>, _>>()?;
+    let prepared = inputs
+        .into_iter()
+        .map(|i| prepare(ctx, access.practice_id(), access.client_id(), i, writer, &key))
+        .collect::<Result<Vec<_>, _>>()?;
     let rows: Vec<&Prepared> = prepared.iter().collect();
     let stored = insert_prepared(&mut tx, &rows).await?;
     let mut entries = Vec::with_capacity(n);
