@@ -262,14 +262,7 @@ async fn schedules_and_overdue(env: &Env) {
 
     // An archived client drops off the overdue list and takes no new schedules.
     let access = env.access().await;
-    clients::update_client(
-        &env.store,
-        &ctx(),
-        &access,
-        clients::ClientChanges { name: None, date_of_birth: None, status: Some(clients::ClientStatus::Archived) },
-    )
-    .await
-    .unwrap();
+    common::archive_client(&env.store, &access).await;
     assert!(measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &scope).await.unwrap().is_empty());
     assert!(matches!(
         measures::set_schedule(&env.store, &ctx(), &access, &iid("sure"), Frequency::Once).await,
@@ -368,14 +361,7 @@ async fn portal_link_lifecycle(env: &Env) {
         measures::create_portal_session(&env.store, &ctx(), &measures::open_portal(&env.store, &ctx(), &live, None).await.unwrap())
             .await
             .unwrap();
-    clients::update_client(
-        &env.store,
-        &ctx(),
-        &access,
-        clients::ClientChanges { name: None, date_of_birth: None, status: Some(clients::ClientStatus::Archived) },
-    )
-    .await
-    .unwrap();
+    common::archive_client(&env.store, &access).await;
     assert!(matches!(measures::open_portal(&env.store, &ctx(), &live, None).await, Err(PortalError::ClientInactive)));
     assert!(matches!(measures::resume_portal(&env.store, &ctx(), &session).await, Err(PortalError::ClientInactive)));
 
@@ -690,14 +676,7 @@ async fn grouped_writes_commit_together_and_fail_alone(env: &Env) {
     // A client archived before the batch: their submissions are refused inside it.
     let archived = common::new_client(&env.store, &env.owner, "Ada Archived").await;
     let archived_access = clients::record_access(&env.store, &ctx(), &env.owner.actor(), archived).await.unwrap();
-    clients::update_client(
-        &env.store,
-        &ctx(),
-        &archived_access,
-        clients::ClientChanges { name: None, date_of_birth: None, status: Some(clients::ClientStatus::Archived) },
-    )
-    .await
-    .unwrap();
+    common::archive_client(&env.store, &archived_access).await;
     let before = measures::list_responses(&env.store, &ctx(), &access, Some("phq9")).await.unwrap().len();
     // Twenty-eight concurrent submissions, so the store groups them into shared transactions.
     // Eight of the first 24 reuse one idempotency key with different answers: one is stored,

@@ -412,7 +412,7 @@ pub async fn portal_record_response(
         );
         ev
     });
-    Ok(submit(store, ctx, prepared, key, event).await?.0)
+    submit(store, ctx, prepared, key, event).await
 }
 
 /// The client's own responses, oldest first: scores, bands, dates, and their own notes.

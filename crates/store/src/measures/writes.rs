@@ -111,20 +111,20 @@ async fn insert_prepared(tx: &mut Tx, rows: &[&Prepared]) -> Result<HashSet<Resp
                 .bind(r.id.to_string())
                 .bind(p.practice_id.to_string())
                 .bind(r.client_id.to_string())
-                .bind(r.instrument.as_str().to_owned())
-                .bind(r.instrument_version.clone())
-                .bind(p.answers_json.clone())
+                .bind(r.instrument.as_str())
+                .bind(&r.instrument_version)
+                .bind(&p.answers_json)
                 .bind(r.total.map(i64::from))
-                .bind(r.band.clone())
+                .bind(r.band.as_deref())
                 .bind(r.caseness.map(i64::from))
-                .bind(p.flags_json.clone())
-                .bind(p.score_json.clone())
+                .bind(&p.flags_json)
+                .bind(&p.score_json)
                 .bind(r.completed_at)
                 .bind(r.source.as_str())
-                .bind(p.note_ct.clone())
+                .bind(p.note_ct.as_deref())
                 .bind(r.entered_by.map(|u| u.to_string()))
                 .bind(r.portal_link_id.map(|l| l.to_string()))
-                .bind(p.idempotency_key.clone())
+                .bind(p.idempotency_key.as_deref())
                 .bind(r.created_at)
                 .bind(i64::from(matches!(p.writer, Writer::Portal(_))));
         }
@@ -209,18 +209,18 @@ async fn after_insert(tx: &mut Tx, stored: &[(&Ctx, &Prepared)]) -> Result<(), S
 pub(crate) type ResponseEvent = Box<dyn Fn(&ResponseRecord, bool) -> audit::AuditEvent + Send + Sync>;
 
 /// A response handed to the group commit, with the request's queued audit entries and where to
-/// send what was stored (and whether it was a replay) once committed.
+/// send what was stored (or the response it replays) once committed.
 pub(crate) struct ResponseWrite {
     ctx: Ctx,
     prepared: Prepared,
     key: DataKey,
     event: ResponseEvent,
     queued: Vec<audit::AuditEvent>,
-    reply: tokio::sync::oneshot::Sender<Result<(ResponseRecord, bool), StoreError>>,
+    reply: tokio::sync::oneshot::Sender<Result<ResponseRecord, StoreError>>,
 }
 
 impl ResponseWrite {
-    pub(crate) fn answer(self, outcome: Result<(ResponseRecord, bool), StoreError>) {
+    pub(crate) fn answer(self, outcome: Result<ResponseRecord, StoreError>) {
         let _ = self.reply.send(outcome);
     }
 }
@@ -234,7 +234,7 @@ pub(crate) async fn write_responses(
     tx: &mut Tx,
     writes: &[ResponseWrite],
     entries: &mut Vec<audit::AuditEvent>,
-) -> Result<Vec<Result<(ResponseRecord, bool), StoreError>>, StoreError> {
+) -> Result<Vec<Result<ResponseRecord, StoreError>>, StoreError> {
     let rows: Vec<&Prepared> = writes.iter().map(|w| &w.prepared).collect();
     let stored = insert_prepared(tx, &rows).await?;
     let mut answers = Vec::with_capacity(writes.len());
@@ -258,19 +258,18 @@ pub(crate) async fn write_responses(
             entries.push((w.event)(record, *replay));
         }
     }
-    Ok(answers)
+    Ok(answers.into_iter().map(|a| a.map(|(record, _)| record)).collect())
 }
 
 /// Hands a prepared response to the group commit and waits for it; forgets the request's
-/// queued audit entries once they committed with it. Returns the stored (or replayed) response
-/// and whether it was a replay.
+/// queued audit entries once they committed with it. Returns the stored (or replayed) response.
 pub(super) async fn submit(
     store: &Store,
     ctx: &Ctx,
     prepared: Prepared,
     key: DataKey,
     event: ResponseEvent,
-) -> Result<(ResponseRecord, bool), StoreError> {
+) -> Result<ResponseRecord, StoreError> {
     let queued = Store::queued(ctx);
     let n = queued.len();
     let (reply, answer) = tokio::sync::oneshot::channel();
@@ -304,7 +303,7 @@ pub async fn record_response(store: &Store, ctx: &Ctx, access: &RecordAccess, in
         ev.detail = format!("basis={} instrument={} source={}", access.basis().as_str(), record.instrument, record.source.as_str());
         ev
     });
-    Ok(submit(store, ctx, prepared, key, event).await?.0)
+    submit(store, ctx, prepared, key, event).await
 }
 
 /// Records many staff-entered responses for one client in one transaction, each audited (bulk

@@ -99,6 +99,12 @@ pub async fn new_client(store: &Store, by: &User, name: &str) -> ClientId {
     clients::create_client(store, &ctx(), &access, &ClientName::parse(name).unwrap(), None).await.unwrap()
 }
 
+/// Archives the client `access` is for.
+pub async fn archive_client(store: &Store, access: &RecordAccess) {
+    let archived = clients::ClientChanges { name: None, date_of_birth: None, status: Some(clients::ClientStatus::Archived) };
+    clients::update_client(store, &ctx(), access, archived).await.unwrap();
+}
+
 pub async fn setup(engine: Engine) -> Option<Env> {
     let dir = tempfile::tempdir().unwrap();
     let (url, pg_database) = match engine {
