@@ -51,8 +51,11 @@ pub struct ClientSummary {
     pub last_session_at: Option<i64>,
     pub next_session_at: Option<i64>,
     /// Bumped by the database on any change to the client's scores or sessions (migration
-    /// 0007): pages key what they derive from that data on it.
+    /// 0008): pages key what they derive from that data on it.
     pub data_version: i64,
+    /// Bumped by the database on any change to the client's schedules, prompts, name or status
+    /// (migration 0009): the caseload keys its rows on it and `data_version`.
+    pub caseload_version: i64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -343,7 +346,7 @@ pub async fn update_client(store: &Store, ctx: &Ctx, access: &RecordAccess, ch: 
             .await?;
         fields.push("status");
     }
-    sqlx::query("UPDATE clients SET updated_at = $1 WHERE id = $2 AND practice_id = $3")
+    sqlx::query("UPDATE clients SET updated_at = $1, caseload_version = caseload_version + 1 WHERE id = $2 AND practice_id = $3")
         .bind(ctx.ts())
         .bind(&sid)
         .bind(practice_id.to_string())
@@ -366,45 +369,158 @@ pub async fn list_clients(
     query: Option<&str>,
     include_archived: bool,
 ) -> Result<Vec<ClientSummary>, StoreError> {
-    let practice = scope.practice_id().to_string();
-    let tokens: Vec<String> = query.map(query_tokens).unwrap_or_default().iter().map(|t| store.key().search_token(&practice, t)).collect();
-    // Placeholders are numbered; values are always bound, never spliced.
-    let mut sql = String::from(
-        "SELECT c.id, c.status, c.name_ct, k.wrapped_key, c.data_version, \
+    let listing = Listing::new(store, scope, query, include_archived);
+    let now = format!("${}", listing.next_placeholder());
+    let sql = format!(
+        "SELECT c.id, c.status, c.name_ct, k.wrapped_key, c.data_version, c.caseload_version, \
            (SELECT COUNT(*) FROM client_sessions s WHERE s.practice_id = c.practice_id AND s.client_id = c.id AND s.attendance = 'attended') AS attended, \
-           (SELECT MAX(s.starts_at) FROM client_sessions s WHERE s.practice_id = c.practice_id AND s.client_id = c.id AND s.starts_at <= $3) AS last_at, \
-           (SELECT MIN(s.starts_at) FROM client_sessions s WHERE s.practice_id = c.practice_id AND s.client_id = c.id AND s.starts_at > $3) AS next_at \
-         FROM clients c JOIN client_keys k ON k.client_id = c.id \
-         WHERE c.practice_id = $1 AND ($4 = 1 OR EXISTS (SELECT 1 FROM care_team t WHERE t.client_id = c.id AND t.user_id = $2)) \
-           AND ($5 = 1 OR c.status = 'active')",
+           (SELECT MAX(s.starts_at) FROM client_sessions s WHERE s.practice_id = c.practice_id AND s.client_id = c.id AND s.starts_at <= {now}) AS last_at, \
+           (SELECT MIN(s.starts_at) FROM client_sessions s WHERE s.practice_id = c.practice_id AND s.client_id = c.id AND s.starts_at > {now}) AS next_at \
+         FROM clients c JOIN client_keys k ON k.client_id = c.id {}",
+        listing.filter()
     );
-    if !tokens.is_empty() {
-        let first = 6;
-        let list: Vec<String> = (0..tokens.len()).map(|i| format!("${}", first + i)).collect();
-        sql.push_str(&format!(
-            " AND c.id IN (SELECT n.client_id FROM client_name_index n WHERE n.practice_id = $1 AND n.token IN ({}) GROUP BY n.client_id HAVING COUNT(DISTINCT n.token) = {})",
-            list.join(", "),
-            tokens.len()
-        ));
-    }
-    // Audited: the only dynamic part is a list of numbered placeholders and a count.
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&practice)
-        .bind(scope.actor().user_id.to_string())
-        .bind(ctx.ts())
-        .bind(flag(scope.whole_practice()))
-        .bind(flag(include_archived));
-    for t in &tokens {
-        q = q.bind(t);
-    }
-    let rows = q.fetch_all(store.pool()).await?;
+    // Audited: the only dynamic parts are numbered placeholders and a count.
+    let rows = listing.bind(sqlx::query(sqlx::AssertSqlSafe(sql))).bind(ctx.ts()).fetch_all(store.pool()).await?;
     let mut out = rows.iter().map(|r| summary_from(store, r)).collect::<Result<Vec<_>, _>>()?;
     out.sort_by_key(|c| c.name.to_lowercase());
-    let mut ev =
-        ctx.event(Some(&scope.actor()), &practice, if scope.whole_practice() { "directory.list" } else { "caseload.list" }, "client_list");
-    ev.detail = format!("count={} search={}", out.len(), !tokens.is_empty());
-    store.audit_read(ctx, ev).await?;
+    store.audit_read(ctx, listing.event(ctx, out.len())).await?;
     Ok(out)
+}
+
+/// Where a client's caseload row stands: the versions the database bumps with any change to
+/// what the row shows (scores and sessions; schedules, prompts, name and status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientStamp {
+    pub id: ClientId,
+    pub data_version: i64,
+    pub caseload_version: i64,
+}
+
+/// The clients [`list_clients`] would list, with their versions only: no names, no counts, so
+/// one cheap query. A caller that serves the rows from memory because every stamp still matches
+/// audits that read with [`audit_cached_caseload`]; this listing alone reveals no client data.
+pub async fn client_stamps(
+    store: &Store,
+    scope: &CaseloadScope,
+    query: Option<&str>,
+    include_archived: bool,
+) -> Result<Vec<ClientStamp>, StoreError> {
+    let listing = Listing::new(store, scope, query, include_archived);
+    let sql = format!("SELECT c.id, c.data_version, c.caseload_version FROM clients c {}", listing.filter());
+    // Audited: the only dynamic parts are numbered placeholders and a count.
+    let rows = listing.bind(sqlx::query(sqlx::AssertSqlSafe(sql))).fetch_all(store.pool()).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ClientStamp {
+                id: parse_id(r, "id")?,
+                data_version: r.try_get("data_version")?,
+                caseload_version: r.try_get("caseload_version")?,
+            })
+        })
+        .collect()
+}
+
+/// What a caseload served from memory showed, for its audit entries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CachedCaseload {
+    pub listed: usize,
+    pub searched: bool,
+    pub overdue: usize,
+    pub prompts: usize,
+}
+
+/// Audits a caseload the page served from its in-memory rows (`web::view_cache`) after
+/// [`client_stamps`] showed nothing had changed: the same entries as the reads it stands for
+/// (client list, overdue list, prompts), each marked `cached`. Scores have their own entry
+/// (`measures::audit_cached_caseload_scores`).
+pub async fn audit_cached_caseload(store: &Store, ctx: &Ctx, scope: &CaseloadScope, seen: CachedCaseload) -> Result<(), StoreError> {
+    let practice = scope.practice_id().to_string();
+    let actor = scope.actor();
+    let entry = |action: &'static str, kind: &'static str, detail: String| {
+        let mut ev = ctx.event(Some(&actor), &practice, action, kind);
+        ev.detail = format!("{detail} cached");
+        ev
+    };
+    for ev in [
+        entry(listing_action(scope), "client_list", format!("count={} search={}", seen.listed, seen.searched)),
+        entry("measures.overdue_list", "client_list", format!("count={} whole_practice={}", seen.overdue, scope.whole_practice())),
+        entry("prompt.caseload_list", "client_list", format!("count={}", seen.prompts)),
+    ] {
+        store.audit_read(ctx, ev).await?;
+    }
+    Ok(())
+}
+
+fn listing_action(scope: &CaseloadScope) -> &'static str {
+    if scope.whole_practice() { "directory.list" } else { "caseload.list" }
+}
+
+/// The clients a caseload scope lists: its filter (practice, care team unless the whole
+/// practice, status, name-search tokens) as SQL and the values it binds, in order.
+struct Listing {
+    practice: String,
+    user: String,
+    whole_practice: bool,
+    include_archived: bool,
+    tokens: Vec<String>,
+    action: &'static str,
+    actor: Actor,
+}
+
+impl Listing {
+    fn new(store: &Store, scope: &CaseloadScope, query: Option<&str>, include_archived: bool) -> Self {
+        let practice = scope.practice_id().to_string();
+        let tokens = query.map(query_tokens).unwrap_or_default().iter().map(|t| store.key().search_token(&practice, t)).collect();
+        Listing {
+            user: scope.actor().user_id.to_string(),
+            practice,
+            whole_practice: scope.whole_practice(),
+            include_archived,
+            tokens,
+            action: listing_action(scope),
+            actor: scope.actor(),
+        }
+    }
+
+    /// `WHERE …` over `clients c`: $1 practice, $2 user, $3 whole practice, $4 archived too,
+    /// then one placeholder per search token. Values are always bound, never spliced.
+    fn filter(&self) -> String {
+        let mut sql = String::from(
+            "WHERE c.practice_id = $1 AND ($3 = 1 OR EXISTS (SELECT 1 FROM care_team t WHERE t.client_id = c.id AND t.user_id = $2)) \
+               AND ($4 = 1 OR c.status = 'active')",
+        );
+        if !self.tokens.is_empty() {
+            let list: Vec<String> = (0..self.tokens.len()).map(|i| format!("${}", 5 + i)).collect();
+            sql.push_str(&format!(
+                " AND c.id IN (SELECT n.client_id FROM client_name_index n WHERE n.practice_id = $1 AND n.token IN ({}) GROUP BY n.client_id HAVING COUNT(DISTINCT n.token) = {})",
+                list.join(", "),
+                self.tokens.len()
+            ));
+        }
+        sql
+    }
+
+    /// The number of the first placeholder after the filter's.
+    fn next_placeholder(&self) -> usize {
+        5 + self.tokens.len()
+    }
+
+    fn bind<'q>(
+        &'q self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        let mut q = q.bind(&self.practice).bind(&self.user).bind(flag(self.whole_practice)).bind(flag(self.include_archived));
+        for t in &self.tokens {
+            q = q.bind(t);
+        }
+        q
+    }
+
+    fn event(&self, ctx: &Ctx, count: usize) -> audit::AuditEvent {
+        let mut ev = ctx.event(Some(&self.actor), &self.practice, self.action, "client_list");
+        ev.detail = format!("count={count} search={}", !self.tokens.is_empty());
+        ev
+    }
 }
 
 fn summary_from(store: &Store, r: &AnyRow) -> Result<ClientSummary, StoreError> {
@@ -421,6 +537,7 @@ fn summary_from(store: &Store, r: &AnyRow) -> Result<ClientSummary, StoreError> 
         last_session_at: r.try_get("last_at")?,
         next_session_at: r.try_get("next_at")?,
         data_version: r.try_get("data_version")?,
+        caseload_version: r.try_get("caseload_version")?,
     })
 }
 

@@ -56,7 +56,9 @@ pub use responses::{
     MAX_FUTURE_SECONDS, NOTE_MAX_CHARS, NewResponse, ResponseRecord, ResponseSource, ScorePoint, audit_cached_caseload_scores,
     audit_cached_score_points, caseload_score_points, list_responses, list_score_points,
 };
-pub use schedules::{DueMeasure, OverdueMeasure, ScheduleRow, list_schedules, overdue_for_caseload, remove_schedule, set_schedule};
+pub use schedules::{
+    CaseloadOverdue, DueMeasure, OverdueMeasure, ScheduleRow, list_schedules, overdue_for_caseload, remove_schedule, set_schedule,
+};
 pub(crate) use writes::{ResponseWrite, write_responses};
 pub use writes::{record_response, record_responses_bulk};
 

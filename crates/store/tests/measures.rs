@@ -233,20 +233,22 @@ async fn schedules_and_overdue(env: &Env) {
 
     // Day 3: GAD-7 overdue (session day 1 + one day), PHQ-9 not yet due (day 8), WSAS not yet overdue.
     let scope = policy::caseload_scope(&env.owner.actor());
-    let overdue = measures::overdue_for_caseload(&env.store, &ctx_at(3 * DAY), &scope).await.unwrap();
+    let day3 = measures::overdue_for_caseload(&env.store, &ctx_at(3 * DAY), &scope).await.unwrap();
+    assert_eq!(day3.next_overdue_at.get(&env.client), Some(&(t + 7 * DAY)), "the list next changes when WSAS falls overdue");
+    let overdue = day3.measures;
     assert_eq!(overdue.iter().map(|o| o.instrument.as_str()).collect::<Vec<_>>(), vec!["gad7"]);
     assert_eq!(overdue[0].client_id, env.client);
     assert_eq!(overdue[0].due_at, t + DAY);
     // Day 12: PHQ-9 overdue (due day 8, +2), WSAS overdue (day 7).
-    let overdue = measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &scope).await.unwrap();
+    let overdue = measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &scope).await.unwrap().measures;
     assert_eq!(overdue.iter().map(|o| o.instrument.as_str()).collect::<Vec<_>>(), vec!["gad7", "wsas", "phq9"]);
     // Whole practice for the admin; nothing for a clinician off the team or another practice.
     let admin_scope = policy::caseload_scope(&env.admin.actor());
-    assert_eq!(measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &admin_scope).await.unwrap().len(), 3);
+    assert_eq!(measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &admin_scope).await.unwrap().measures.len(), 3);
     let other_scope = policy::caseload_scope(&env.other.actor());
-    assert!(measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &other_scope).await.unwrap().is_empty());
+    assert!(measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &other_scope).await.unwrap().measures.is_empty());
     let b_scope = policy::caseload_scope(&env.b_clinician.actor());
-    assert!(measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &b_scope).await.unwrap().is_empty());
+    assert!(measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &b_scope).await.unwrap().measures.is_empty());
 
     // Completing the GAD-7 (a paper form dated the session day) clears it; removing WSAS too.
     let gad7 = registry().get("gad7").unwrap().clone();
@@ -254,7 +256,7 @@ async fn schedules_and_overdue(env: &Env) {
     measures::record_response(&env.store, &ctx_at(12 * DAY), &access, g).await.unwrap();
     measures::remove_schedule(&env.store, &ctx_at(12 * DAY), &access, once).await.unwrap();
     assert!(matches!(measures::remove_schedule(&env.store, &ctx_at(12 * DAY), &access, once).await, Err(StoreError::NotFound)));
-    let overdue = measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &scope).await.unwrap();
+    let overdue = measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &scope).await.unwrap().measures;
     assert_eq!(overdue.iter().map(|o| o.instrument.as_str()).collect::<Vec<_>>(), vec!["phq9"]);
     let list = measures::list_schedules(&env.store, &ctx_at(12 * DAY), &access).await.unwrap();
     assert_eq!(list.len(), 2);
@@ -263,7 +265,7 @@ async fn schedules_and_overdue(env: &Env) {
     // An archived client drops off the overdue list and takes no new schedules.
     let access = env.access().await;
     common::archive_client(&env.store, &access).await;
-    assert!(measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &scope).await.unwrap().is_empty());
+    assert!(measures::overdue_for_caseload(&env.store, &ctx_at(12 * DAY), &scope).await.unwrap().measures.is_empty());
     assert!(matches!(
         measures::set_schedule(&env.store, &ctx(), &access, &iid("sure"), Frequency::Once).await,
         Err(StoreError::Conflict(_))
@@ -725,3 +727,61 @@ async fn grouped_writes_commit_together_and_fail_alone(env: &Env) {
     assert_chain_intact(env).await;
 }
 both_engines!(grouped_writes_commit_together_and_fail_alone);
+
+// ---- caseload versions ----------------------------------------------------------------------
+
+/// The caseload keeps rows in memory keyed on two versions the database bumps: every change to
+/// what a row shows must bump one of them, whoever writes it, and nothing else should.
+async fn caseload_versions_follow_what_a_row_shows(env: &Env) {
+    let access = env.access().await;
+    let versions = || async {
+        let r = sqlx::query("SELECT data_version, caseload_version FROM clients WHERE id = $1")
+            .bind(env.client.to_string())
+            .fetch_one(env.store.pool())
+            .await
+            .unwrap();
+        (r.try_get::<i64, _>("data_version").unwrap(), r.try_get::<i64, _>("caseload_version").unwrap())
+    };
+    let mut last = versions().await;
+    fn bumped(last: &mut (i64, i64), what: &str, now: (i64, i64), data: bool, caseload: bool) {
+        assert_eq!((now.0 > last.0, now.1 > last.1), (data, caseload), "{what}: {last:?} → {now:?}");
+        *last = now;
+    }
+    let once = measures::set_schedule(&env.store, &ctx(), &access, &iid("wsas"), Frequency::Once).await.unwrap();
+    bumped(&mut last, "a schedule set", versions().await, false, true);
+    measures::remove_schedule(&env.store, &ctx(), &access, once).await.unwrap();
+    bumped(&mut last, "a schedule ended", versions().await, false, true);
+    let t = ctx().ts();
+    measures::record_response(&env.store, &ctx(), &access, phq9(&[1, 1, 1, 1, 1, 1, 1, 1, 2], t, ResponseSource::Clinician)).await.unwrap();
+    bumped(&mut last, "a flagged response (opens a safety prompt)", versions().await, true, true);
+    let touch = "UPDATE prompts SET evaluated_at = evaluated_at + 1, condition_holds = 1 WHERE client_id = $1";
+    sqlx::query(touch).bind(env.client.to_string()).execute(env.store.pool()).await.unwrap();
+    bumped(&mut last, "a prompt re-evaluated (nothing shown changes)", versions().await, false, false);
+    let resolve = "UPDATE prompts SET state = 'resolved' WHERE client_id = $1";
+    sqlx::query(resolve).bind(env.client.to_string()).execute(env.store.pool()).await.unwrap();
+    bumped(&mut last, "a prompt resolved", versions().await, false, true);
+    let renamed = concord_domain::values::ClientName::parse("Casey Renamed").unwrap();
+    clients::update_client(&env.store, &ctx(), &access, clients::ClientChanges { name: Some(&renamed), ..Default::default() })
+        .await
+        .unwrap();
+    bumped(&mut last, "a new name", versions().await, false, true);
+
+    // The stamps list exactly the clients the caseload would: own care team, own practice.
+    let stamps = |who: &concord_store::accounts::User, query: Option<&'static str>, archived: bool| {
+        let scope = policy::caseload_scope(&who.actor());
+        let store = env.store.clone();
+        async move { clients::client_stamps(&store, &scope, query, archived).await.unwrap() }
+    };
+    let own = stamps(&env.owner, None, false).await;
+    assert_eq!(own.iter().map(|s| (s.id, s.data_version, s.caseload_version)).collect::<Vec<_>>(), vec![(env.client, last.0, last.1)]);
+    assert_eq!(stamps(&env.owner, Some("casey ren"), false).await.len(), 1, "a name search");
+    assert!(stamps(&env.owner, Some("casey client"), false).await.is_empty(), "the old name no longer matches");
+    assert!(stamps(&env.other, None, false).await.is_empty(), "a clinician off the care team");
+    assert!(!stamps(&env.b_clinician, None, true).await.iter().any(|s| s.id == env.client), "another practice");
+    assert!(stamps(&env.admin, None, false).await.iter().any(|s| s.id == env.client), "the admin's directory");
+    common::archive_client(&env.store, &env.access().await).await;
+    bumped(&mut last, "archived", versions().await, false, true);
+    assert!(stamps(&env.owner, None, false).await.is_empty(), "archived clients only when asked for");
+    assert_eq!(stamps(&env.owner, None, true).await.len(), 1);
+}
+both_engines!(caseload_versions_follow_what_a_row_shows);

@@ -5,10 +5,16 @@
 //! practice's instrument definitions. The version is read from the database on every request,
 //! so a write by another process (the CLI, another server on PostgreSQL) shows at once.
 //!
+//! The caseload's rows (name, sessions, overdue measures, prompts wanting attention) are kept
+//! the same way, stamped with both of the client's versions (`caseload_version`, migration 0009,
+//! follows schedules, prompts, name and status), and also expire when the clock passes the
+//! client's next session start or the next time one of their measures falls overdue.
+//!
 //! Callers look entries up only with ids that came through an access decision (a
 //! `RecordAccess`, or a caseload the `CaseloadScope` listed), and still audit the read. Entries
-//! hold scores as drawn, never names or free text, and live only in memory; the number of
-//! entries is bounded.
+//! live only in memory, and the number of entries is bounded. They hold scores as drawn and, in
+//! caseload rows, the client's name (the server holds the keys that open it anyway); never
+//! notes or other free text. Erasure drops a client's entries ([`Views::forget`]).
 
 use crate::charts::ChartView;
 use crate::pages::measures::MeasureCard;
@@ -44,9 +50,10 @@ pub fn fingerprint(registry: &Registry) -> u64 {
 /// A client and a variant of the view (e.g. the record page with every score).
 type Key = (ClientId, u8);
 
-/// Bounded map from (client, variant) to the latest view derived for that client.
-pub struct ViewCache<T> {
-    entries: Mutex<HashMap<Key, (Stamp, Arc<T>)>>,
+/// Bounded map from (client, variant) to the latest view derived for that client, at the stamp
+/// `S` of what it was derived from.
+pub struct ViewCache<T, S = Stamp> {
+    entries: Mutex<HashMap<Key, (S, Arc<T>)>>,
     capacity: usize,
     /// One lock per key whose view is being derived: concurrent misses on a key wait for the
     /// first to derive it instead of each deriving the same view (a stampede on a long record).
@@ -54,14 +61,14 @@ pub struct ViewCache<T> {
 }
 
 /// The right to derive one key's view; others wanting it wait until this is dropped.
-pub struct BuildTurn<'a, T> {
-    cache: &'a ViewCache<T>,
+pub struct BuildTurn<'a, T, S> {
+    cache: &'a ViewCache<T, S>,
     key: Key,
     lock: Arc<tokio::sync::Mutex<()>>,
     guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
-impl<T> Drop for BuildTurn<'_, T> {
+impl<T, S> Drop for BuildTurn<'_, T, S> {
     fn drop(&mut self) {
         self.guard.take();
         // Forget the lock once nobody else holds or waits on it (they clone it under this map's
@@ -74,14 +81,14 @@ impl<T> Drop for BuildTurn<'_, T> {
     }
 }
 
-impl<T> ViewCache<T> {
+impl<T, S: Copy + PartialEq> ViewCache<T, S> {
     pub fn new(capacity: usize) -> Self {
         ViewCache { entries: Mutex::new(HashMap::new()), capacity: capacity.max(1), building: Mutex::new(HashMap::new()) }
     }
 
     /// Waits for the turn to derive `key`'s view. Look the key up again once it is yours: the
     /// request before you may have just put it.
-    pub async fn build_turn(&self, key: (ClientId, u8)) -> BuildTurn<'_, T> {
+    pub async fn build_turn(&self, key: (ClientId, u8)) -> BuildTurn<'_, T, S> {
         let lock = match self.building.lock() {
             Ok(mut building) => Arc::clone(building.entry(key).or_default()),
             Err(_) => Arc::default(),
@@ -91,18 +98,18 @@ impl<T> ViewCache<T> {
     }
 
     /// The cached views of these keys whose stamps still match, in one lock.
-    pub fn get_many(&self, wanted: &[((ClientId, u8), Stamp)]) -> Vec<Option<Arc<T>>> {
+    pub fn get_many(&self, wanted: &[((ClientId, u8), S)]) -> Vec<Option<Arc<T>>> {
         let Ok(entries) = self.entries.lock() else { return vec![None; wanted.len()] };
         wanted.iter().map(|(k, s)| entries.get(k).filter(|(stamp, _)| stamp == s).map(|(_, v)| Arc::clone(v))).collect()
     }
 
-    pub fn get(&self, key: (ClientId, u8), stamp: Stamp) -> Option<Arc<T>> {
+    pub fn get(&self, key: (ClientId, u8), stamp: S) -> Option<Arc<T>> {
         self.get_many(&[(key, stamp)]).pop().flatten()
     }
 
     /// Keeps `value` as the view of `key` at `stamp`, replacing an older one. When full, an
     /// arbitrary entry makes room: any entry is cheap to derive again, so no recency is kept.
-    pub fn put(&self, key: (ClientId, u8), stamp: Stamp, value: Arc<T>) {
+    pub fn put(&self, key: (ClientId, u8), stamp: S, value: Arc<T>) {
         let Ok(mut entries) = self.entries.lock() else { return };
         if entries.len() >= self.capacity
             && !entries.contains_key(&key)
@@ -111,6 +118,13 @@ impl<T> ViewCache<T> {
             entries.remove(&victim);
         }
         entries.insert(key, (stamp, value));
+    }
+
+    /// Drops every view of a client (an erased client's name must not stay in memory).
+    pub fn forget(&self, client: ClientId) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|(id, _), _| *id != client);
+        }
     }
 }
 
@@ -133,21 +147,68 @@ pub struct RecordMeasures {
     pub points: usize,
 }
 
+/// What a caseload row's entry was read at: either version changing makes it stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowStamp {
+    pub data_version: i64,
+    pub caseload_version: i64,
+}
+
+impl From<&concord_store::clients::ClientStamp> for RowStamp {
+    fn from(s: &concord_store::clients::ClientStamp) -> Self {
+        RowStamp { data_version: s.data_version, caseload_version: s.caseload_version }
+    }
+}
+
+/// One client's caseload row as read: the client line, their overdue measures and the open
+/// prompts that want attention (active clients only), and until when the clock leaves it true.
+#[derive(Debug)]
+pub struct CaseloadEntry {
+    pub client: concord_store::clients::ClientSummary,
+    /// The name lowercased, the caseload's order.
+    pub sort_key: String,
+    pub overdue: Vec<concord_store::measures::OverdueMeasure>,
+    pub attention: Vec<(concord_domain::prompts::PromptKind, concord_domain::prompts::Urgency)>,
+    /// The next session start or overdue time after it was read (Unix seconds), if any.
+    pub valid_until: Option<i64>,
+}
+
+impl CaseloadEntry {
+    pub fn fresh_at(&self, now: i64) -> bool {
+        self.valid_until.is_none_or(|t| now < t)
+    }
+}
+
 /// Caseload rows are small (about 2 KB); record pages' cards are large (three charts with
 /// their tables, about 100 KB), so fewer are kept.
 const CASELOAD_ENTRIES: usize = 4096;
+const CASELOAD_ROW_ENTRIES: usize = 4096;
 const RECORD_ENTRIES: usize = 128;
 
 /// The page caches, shared by every request a server answers.
 #[derive(Clone)]
 pub struct Views {
     pub caseload: Arc<ViewCache<CaseloadMeasures>>,
+    pub caseload_rows: Arc<ViewCache<CaseloadEntry, RowStamp>>,
     pub record: Arc<ViewCache<RecordMeasures>>,
+}
+
+impl Views {
+    /// Drops everything kept of a client.
+    pub fn forget(&self, client: ClientId) {
+        self.caseload.forget(client);
+        self.caseload_rows.forget(client);
+        self.record.forget(client);
+    }
 }
 
 impl Default for Views {
     fn default() -> Self {
-        Views { caseload: Arc::new(ViewCache::new(CASELOAD_ENTRIES)), record: Arc::new(ViewCache::new(RECORD_ENTRIES)) }
+        Views {
+            caseload: Arc::new(ViewCache::new(CASELOAD_ENTRIES)),
+            caseload_rows: Arc::new(ViewCache::new(CASELOAD_ROW_ENTRIES)),
+            record: Arc::new(ViewCache::new(RECORD_ENTRIES)),
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::TestApp;
+use common::{Person, TestApp};
 use concord_domain::clock::Clock;
 use serde_json::json;
 
@@ -369,3 +369,83 @@ async fn cached_views_follow_every_write(app: TestApp) {
     assert!(!other.contains("PHQ-9 1"), "another clinician's caseload shows none of it");
 }
 both_engines!(cached_views_follow_every_write);
+
+/// The caseload keeps each client's row (name, sessions, overdue measures, prompts wanting
+/// attention) in memory, keyed on the client's versions and valid until the next session start
+/// or overdue time: every change shows at once, whoever makes it, and so does the clock.
+async fn caseload_rows_follow_every_change(app: TestApp) {
+    let w = &app.world;
+    let c = w.client;
+    let caseload = |who: Person, path: &'static str| {
+        let app = &app;
+        async move { app.get_html(path, &who).await.1.split_whitespace().collect::<Vec<_>>().join(" ") }
+    };
+    assert!(caseload(w.owner.clone(), "/caseload").await.contains("Casey Client"));
+    let cached = || {
+        let store = app.store.clone();
+        let practice = w.practice_a.to_string();
+        async move {
+            let f = concord_store::audit::AuditFilter { action: Some("caseload.list".into()), limit: 1000, ..Default::default() };
+            concord_store::audit::list(store.pool(), &practice, &f).await.unwrap().iter().filter(|e| e.detail.ends_with("cached")).count()
+        }
+    };
+    let before = cached().await;
+    assert!(caseload(w.owner.clone(), "/caseload").await.contains("Casey Client"));
+    assert_eq!(cached().await, before + 1, "served from memory, and audited as such");
+
+    // Changes made straight through the store, on its own pool, as the CLI makes them.
+    let cli = concord_store::Store::open(&app.url, concord_store::crypto::PracticeKey::from_bytes(app.key_bytes)).await.unwrap();
+    let access = concord_store::clients::record_access(&cli, &app.ctx(), &w.owner.user.actor(), c).await.unwrap();
+    let renamed = concord_domain::values::ClientName::parse("Casey Renamed").unwrap();
+    let changes = concord_store::clients::ClientChanges { name: Some(&renamed), ..Default::default() };
+    concord_store::clients::update_client(&cli, &app.ctx(), &access, changes).await.unwrap();
+    let page = caseload(w.owner.clone(), "/caseload").await;
+    assert!(page.contains("Casey Renamed") && !page.contains("Casey Client"), "a new name shows");
+
+    let gad7 = concord_domain::measures::InstrumentId::parse("gad7").unwrap();
+    let once = concord_domain::measures::schedule::Frequency::Once;
+    concord_store::measures::set_schedule(&cli, &app.ctx(), &access, &gad7, once).await.unwrap();
+    assert!(!caseload(w.owner.clone(), "/caseload").await.contains("Overdue measures"), "asked for, not yet overdue");
+    app.clock.advance(8 * 86_400);
+    let owner = app.fresh(&w.owner).await;
+    assert!(caseload(owner.clone(), "/caseload").await.contains("GAD-7, overdue since"), "overdue once the clock passes its time");
+
+    // A session booked for tomorrow is the next one, and the last once its start has passed.
+    let starts = time::macros::datetime!(2026-03-11 10:00 UTC);
+    let minutes = concord_domain::values::DurationMinutes::new(50).unwrap();
+    concord_store::clients::add_session(&cli, &app.ctx(), &access, starts, minutes, concord_domain::values::Attendance::Scheduled)
+        .await
+        .unwrap();
+    assert!(caseload(owner.clone(), "/caseload").await.contains(r#"<td class="when">—</td> <td class="when">2026-03-11 10:00</td>"#));
+    app.clock.advance(2 * 86_400);
+    let owner = app.fresh(&w.owner).await;
+    assert!(caseload(owner.clone(), "/caseload").await.contains(r#"<td class="when">2026-03-11 10:00</td> <td class="when">—</td>"#));
+
+    // A safety flag opens a prompt that wants attention; resolving it clears it.
+    let at = app.clock.now() - time::Duration::hours(1);
+    let at = at.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (s, v) = respond(&app, "phq9", phq9([1, 1, 1, 1, 1, 1, 1, 1, 2]), &at).await;
+    assert_eq!(s, 201, "{v}");
+    assert!(caseload(owner.clone(), "/caseload").await.contains("Needs attention"), "a safety prompt shows");
+    let (_, open) = app.api("GET", &format!("/api/v1/clients/{c}/prompts"), Some(&w.owner), None).await;
+    let id = open.as_array().unwrap().iter().find(|p| p["kind"] == "safety").unwrap()["id"].as_str().unwrap().to_owned();
+    let resolve = json!({"response": "discussed", "note": "Talked it through.", "action": "Reviewed the safety plan."});
+    assert_eq!(app.api("POST", &format!("/api/v1/prompts/{id}/resolve"), Some(&w.owner), Some(resolve)).await.0, 200);
+    assert!(!caseload(owner.clone(), "/caseload").await.contains("Needs attention"), "a resolved prompt leaves the list");
+
+    // Nobody else's caseload shows the row, cached or not.
+    for who in [&w.other, &w.b_clinician] {
+        let page = caseload(app.fresh(who).await, "/caseload").await;
+        assert!(!page.contains("Casey Renamed") && !page.contains("GAD-7"), "{page}");
+    }
+
+    // Archived: off the caseload, and listed again when asked for archived clients too.
+    let archive =
+        concord_store::clients::ClientChanges { status: Some(concord_store::clients::ClientStatus::Archived), ..Default::default() };
+    concord_store::clients::update_client(&cli, &app.ctx(), &access, archive).await.unwrap();
+    let page = caseload(owner.clone(), "/caseload").await;
+    assert!(!page.contains("Casey Renamed") && !page.contains("Overdue measures"), "an archived client leaves the caseload");
+    let page = caseload(owner.clone(), "/caseload?archived=1").await;
+    assert!(page.contains("Casey Renamed") && page.contains("Archived"), "and comes back with archived clients");
+}
+both_engines!(caseload_rows_follow_every_change);

@@ -238,9 +238,19 @@ pub async fn list_schedules(store: &Store, ctx: &Ctx, access: &RecordAccess) -> 
     Ok(out)
 }
 
+/// The caseload's overdue measures, and when that list next changes by the clock alone.
+#[derive(Debug, Default)]
+pub struct CaseloadOverdue {
+    /// Longest overdue first.
+    pub measures: Vec<OverdueMeasure>,
+    /// Per client with an active schedule that is not yet overdue but will be: the earliest
+    /// time it becomes overdue if nothing is completed (a cache of the list holds until then).
+    pub next_overdue_at: HashMap<ClientId, i64>,
+}
+
 /// Overdue measures across the caseload (the practice for admins, own care teams for
 /// everyone else; active clients only), longest overdue first. Audited as one list entry.
-pub async fn overdue_for_caseload(store: &Store, ctx: &Ctx, scope: &CaseloadScope) -> Result<Vec<OverdueMeasure>, StoreError> {
+pub async fn overdue_for_caseload(store: &Store, ctx: &Ctx, scope: &CaseloadScope) -> Result<CaseloadOverdue, StoreError> {
     let practice = scope.practice_id().to_string();
     let user = scope.actor().user_id.to_string();
     let now = ctx.ts();
@@ -279,15 +289,20 @@ pub async fn overdue_for_caseload(store: &Store, ctx: &Ctx, scope: &CaseloadScop
         add_session(sessions.entry(r.try_get::<String, _>("client_id")?).or_default(), r)?;
     }
     let mut out = Vec::new();
+    let mut next_overdue_at: HashMap<ClientId, i64> = HashMap::new();
     for r in &schedules {
         let client: String = r.try_get("client_id")?;
+        let client_id: ClientId = client.parse().map_err(|_| StoreError::Invalid("corrupt id in column client_id".into()))?;
         let frequency = frequency_from(r)?;
         let starts_at: i64 = r.try_get("starts_at")?;
         let last: Option<i64> = r.try_get("last_at")?;
         let d = compute(&Schedule { frequency, starts_at }, sessions.get(&client), last, now);
+        if let (false, Some(at)) = (d.overdue, d.overdue_from) {
+            next_overdue_at.entry(client_id).and_modify(|t| *t = (*t).min(at)).or_insert(at);
+        }
         if let (true, Some(due_at), Some(overdue_from)) = (d.overdue, d.due_at, d.overdue_from) {
             out.push(OverdueMeasure {
-                client_id: client.parse().map_err(|_| StoreError::Invalid("corrupt id in column client_id".into()))?,
+                client_id,
                 instrument: instrument_from(r, "instrument_id")?,
                 frequency,
                 due_at,
@@ -301,5 +316,5 @@ pub async fn overdue_for_caseload(store: &Store, ctx: &Ctx, scope: &CaseloadScop
     ev.detail = format!("count={} whole_practice={}", out.len(), scope.whole_practice());
     tx.commit().await?;
     store.audit_read(ctx, ev).await?;
-    Ok(out)
+    Ok(CaseloadOverdue { measures: out, next_overdue_at })
 }

@@ -198,6 +198,7 @@ pub async fn erase(
             .into_response());
     }
     clients::erase_client(&state.store, &admin.staff.ctx, &access).await?;
+    state.views.forget(id);
     Ok(Redirect::to("/admin/clients").into_response())
 }
 

@@ -7,7 +7,7 @@ use crate::state::AppState;
 use crate::view::{
     BreakGlassPage, CaseloadPage, CaseloadRow, ClientFormPage, ClientPage, ErrorPage, SessionView, fmt_date, fmt_ts, render,
 };
-use crate::view_cache::{self, CaseloadMeasures, Stamp};
+use crate::view_cache::{self, CaseloadEntry, CaseloadMeasures, RowStamp, Stamp};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -32,31 +32,60 @@ pub struct CaseloadQuery {
 }
 
 pub fn caseload_rows(list: &[ClientSummary], href: impl Fn(&ClientSummary) -> String) -> Vec<CaseloadRow> {
-    list.iter()
-        .map(|c| CaseloadRow {
-            scores: None,
-            overdue: Vec::new(),
-            href: href(c),
-            name: c.name.clone(),
-            attended: c.attended_sessions,
-            last: fmt_ts(c.last_session_at),
-            next: fmt_ts(c.next_session_at),
-            archived: c.status == ClientStatus::Archived,
-        })
-        .collect()
+    list.iter().map(|c| caseload_row(c, href(c))).collect()
+}
+
+/// A caseload or directory line without its measures.
+fn caseload_row(c: &ClientSummary, href: String) -> CaseloadRow {
+    CaseloadRow {
+        scores: None,
+        overdue: Vec::new(),
+        href,
+        name: c.name.clone(),
+        attended: c.attended_sessions,
+        last: fmt_ts(c.last_session_at),
+        next: fmt_ts(c.next_session_at),
+        archived: c.status == ClientStatus::Archived,
+    }
 }
 
 pub async fn caseload(State(state): State<AppState>, staff: Staff, Query(q): Query<CaseloadQuery>) -> Result<Response, PageError> {
     let query = non_empty(q.q).unwrap_or_default();
     let include_archived = q.archived.is_some();
     let scope = policy::caseload_scope(&staff.actor());
-    // Admins see the directory (names only) but reach records only through a care team.
-    let list = clients::list_clients(&state.store, &staff.ctx, &scope, Some(&query), include_archived).await?;
-    let mut rows = caseload_rows(&list, |c| {
-        if scope.whole_practice() { format!("/admin/clients/{}/care-team", c.id) } else { format!("/clients/{}", c.id) }
-    });
-    let overdue = if scope.whole_practice() { Vec::new() } else { add_measures(&state, &staff, &scope, &list, &mut rows).await? };
-    let attention = if scope.whole_practice() { Vec::new() } else { needs_attention(&state, &staff, &scope, &list).await? };
+    let (clients, overdue, attention) = if scope.whole_practice() {
+        // Admins see the directory (names only) but reach records only through a care team.
+        let list = clients::list_clients(&state.store, &staff.ctx, &scope, Some(&query), include_archived).await?;
+        (caseload_rows(&list, |c| format!("/admin/clients/{}/care-team", c.id)), Vec::new(), Vec::new())
+    } else {
+        let entries = caseload_entries(&state, &staff, &scope, &query, include_archived).await?;
+        let registry = crate::api::measures::registry(&state, scope.practice_id()).await?;
+        let name_of = |id: &str| registry.get(id).map_or_else(|| id.to_owned(), |d| d.short_name().to_owned());
+        let mut rows = Vec::with_capacity(entries.len());
+        let mut overdue = Vec::new();
+        let mut attention = Vec::new();
+        for (e, scores) in entries.iter().zip(caseload_measures_cells(&state, &staff, &scope, &registry, &entries).await?) {
+            let c = &e.client;
+            rows.push(CaseloadRow {
+                scores: Some(scores),
+                overdue: e.overdue.iter().map(|o| name_of(o.instrument.as_str())).collect(),
+                ..caseload_row(c, format!("/clients/{}", c.id))
+            });
+            overdue.extend(e.overdue.iter().map(|o| (o, c)));
+            attention.extend(e.attention.iter().map(|(kind, urgency)| (*urgency, *kind, c)));
+        }
+        overdue.sort_by(|(a, _), (b, _)| (a.overdue_from, a.client_id, &a.instrument).cmp(&(b.overdue_from, b.client_id, &b.instrument)));
+        attention.sort_by_key(|(u, k, c)| (*u, *k, c.id));
+        let overdue = overdue
+            .into_iter()
+            .map(|(o, c)| {
+                (c.name.clone(), format!("/clients/{}#measures", c.id), name_of(o.instrument.as_str()), fmt_ts(Some(o.overdue_from)))
+            })
+            .collect();
+        let attention =
+            attention.into_iter().map(|(u, k, c)| (c.name.clone(), format!("/clients/{}/prompts", c.id), k.label(), u.as_str())).collect();
+        (rows, overdue, attention)
+    };
     Ok(render(&CaseloadPage {
         overdue,
         attention,
@@ -65,44 +94,74 @@ pub async fn caseload(State(state): State<AppState>, staff: Staff, Query(q): Que
         whole_practice: scope.whole_practice(),
         query,
         include_archived,
-        clients: rows,
+        clients,
     }))
 }
 
-/// Open prompts on the caseload that want attention today (safety) or soon, most urgent first:
-/// (client name, link to the prompts, what, urgency). Overdue-measure prompts are left to the
-/// overdue list.
-async fn needs_attention(
+/// The caseload's rows in name order: from memory when every listed client's stamp matches its
+/// kept row and no row has expired (one cheap query, the read audited as cached); else read
+/// afresh (client list, overdue measures, open prompts) and kept.
+async fn caseload_entries(
     state: &AppState,
     staff: &Staff,
     scope: &policy::CaseloadScope,
-    list: &[ClientSummary],
-) -> Result<Vec<(String, String, &'static str, &'static str)>, PageError> {
-    let mut open = concord_store::prompts::open_prompts_for_caseload(&state.store, &staff.ctx, scope).await?;
-    open.sort_by_key(|(c, k, u)| (*u, *k, *c));
-    Ok(open
+    query: &str,
+    include_archived: bool,
+) -> Result<Vec<Arc<CaseloadEntry>>, PageError> {
+    let (store, ctx, now) = (&state.store, &staff.ctx, staff.ctx.ts());
+    let stamps = clients::client_stamps(store, scope, Some(query), include_archived).await?;
+    let keys: Vec<_> = stamps.iter().map(|s| ((s.id, 0), RowStamp::from(s))).collect();
+    let kept = state.views.caseload_rows.get_many(&keys);
+    if kept.iter().all(|e| e.as_ref().is_some_and(|e| e.fresh_at(now))) {
+        let mut entries: Vec<_> = kept.into_iter().flatten().collect();
+        entries.sort_by(|a, b| a.sort_key.cmp(&b.sort_key));
+        let seen = clients::CachedCaseload {
+            listed: entries.len(),
+            searched: !concord_domain::values::query_tokens(query).is_empty(),
+            overdue: entries.iter().map(|e| e.overdue.len()).sum(),
+            prompts: entries.iter().map(|e| e.attention.len()).sum(),
+        };
+        clients::audit_cached_caseload(store, ctx, scope, seen).await?;
+        return Ok(entries);
+    }
+    // Read in this order: the list carries the versions, so what is read after it is at least
+    // as new as the stamp it is kept under (a newer row only costs a later miss).
+    let list = clients::list_clients(store, ctx, scope, Some(query), include_archived).await?;
+    let mut overdue = concord_store::measures::overdue_for_caseload(store, ctx, scope).await?;
+    let open = concord_store::prompts::open_prompts_for_caseload(store, ctx, scope).await?;
+    let entries = list
         .into_iter()
-        .filter_map(|(id, kind, urgency)| {
-            let c = list.iter().find(|c| c.id == id)?;
-            Some((c.name.clone(), format!("/clients/{id}/prompts"), kind.label(), urgency.as_str()))
+        .map(|client| {
+            let valid_until = [client.next_session_at, overdue.next_overdue_at.remove(&client.id)].into_iter().flatten().min();
+            let stamp = RowStamp { data_version: client.data_version, caseload_version: client.caseload_version };
+            let entry = Arc::new(CaseloadEntry {
+                sort_key: client.name.to_lowercase(),
+                overdue: overdue.measures.iter().filter(|o| o.client_id == client.id).cloned().collect(),
+                attention: open.iter().filter(|(id, ..)| *id == client.id).map(|(_, k, u)| (*k, *u)).collect(),
+                valid_until,
+                client,
+            });
+            state.views.caseload_rows.put((entry.client.id, 0), stamp, Arc::clone(&entry));
+            entry
         })
-        .collect())
+        .collect();
+    Ok(entries)
 }
 
-/// Fills the measures and overdue columns of a caseload, and returns the overdue list:
-/// (client name, link, measure, overdue since).
-async fn add_measures(
+/// The measures cell of each caseload row, from memory where the client's data version and the
+/// practice's instruments are unchanged; else from one read of the caseload's score points.
+async fn caseload_measures_cells(
     state: &AppState,
     staff: &Staff,
     scope: &policy::CaseloadScope,
-    list: &[ClientSummary],
-    rows: &mut [CaseloadRow],
-) -> Result<Vec<(String, String, String, String)>, PageError> {
-    let registry = crate::api::measures::registry(state, scope.practice_id()).await?;
-    let registry_stamp = view_cache::fingerprint(&registry);
-    // The ids come from `list`, which the scope decided; each view is served only while the
-    // client's data version (read with the list, so before any scores) still matches.
-    let keys: Vec<_> = list.iter().map(|c| ((c.id, 0), Stamp { data_version: c.data_version, registry: registry_stamp })).collect();
+    registry: &concord_domain::measures::Registry,
+    entries: &[Arc<CaseloadEntry>],
+) -> Result<Vec<Arc<CaseloadMeasures>>, PageError> {
+    let registry_stamp = view_cache::fingerprint(registry);
+    // The ids come from entries the scope listed; each view is served only while the client's
+    // data version (read with the list, so before any scores) still matches.
+    let keys: Vec<_> =
+        entries.iter().map(|e| ((e.client.id, 0), Stamp { data_version: e.client.data_version, registry: registry_stamp })).collect();
     let mut views = state.views.caseload.get_many(&keys);
     if views.iter().all(Option::is_some) {
         let count = views.iter().flatten().map(|v| v.points).sum();
@@ -115,27 +174,15 @@ async fn add_measures(
         for (id, p) in points {
             by_client.entry(id).or_default().push(p);
         }
-        for ((client, slot), (key, stamp)) in list.iter().zip(views.iter_mut()).zip(&keys) {
+        for ((e, slot), (key, stamp)) in entries.iter().zip(views.iter_mut()).zip(&keys) {
             if slot.is_none() {
-                let view = Arc::new(caseload_measures(client.id, &by_client.remove(&client.id).unwrap_or_default(), &registry, &config));
+                let view = Arc::new(caseload_measures(e.client.id, &by_client.remove(&e.client.id).unwrap_or_default(), registry, &config));
                 state.views.caseload.put(*key, *stamp, Arc::clone(&view));
                 *slot = Some(view);
             }
         }
     }
-    let overdue = concord_store::measures::overdue_for_caseload(&state.store, &staff.ctx, scope).await?;
-    let name_of = |id: &str| registry.get(id).map_or_else(|| id.to_owned(), |d| d.short_name().to_owned());
-    for ((row, client), view) in rows.iter_mut().zip(list).zip(views) {
-        row.scores = view;
-        row.overdue = overdue.iter().filter(|o| o.client_id == client.id).map(|o| name_of(o.instrument.as_str())).collect();
-    }
-    Ok(overdue
-        .iter()
-        .filter_map(|o| {
-            let c = list.iter().find(|c| c.id == o.client_id)?;
-            Some((c.name.clone(), format!("/clients/{}#measures", c.id), name_of(o.instrument.as_str()), fmt_ts(Some(o.overdue_from))))
-        })
-        .collect())
+    Ok(views.into_iter().flatten().collect())
 }
 
 /// One client's caseload measures cell, from their summary points.
