@@ -421,7 +421,7 @@ pub async fn client_stamps(
 }
 
 /// What a caseload served from memory showed, for its audit entries.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct CachedCaseload {
     pub listed: usize,
     pub searched: bool,
@@ -457,29 +457,19 @@ fn listing_action(scope: &CaseloadScope) -> &'static str {
 
 /// The clients a caseload scope lists: its filter (practice, care team unless the whole
 /// practice, status, name-search tokens) as SQL and the values it binds, in order.
-struct Listing {
+struct Listing<'a> {
+    scope: &'a CaseloadScope,
     practice: String,
     user: String,
-    whole_practice: bool,
     include_archived: bool,
     tokens: Vec<String>,
-    action: &'static str,
-    actor: Actor,
 }
 
-impl Listing {
-    fn new(store: &Store, scope: &CaseloadScope, query: Option<&str>, include_archived: bool) -> Self {
+impl<'a> Listing<'a> {
+    fn new(store: &Store, scope: &'a CaseloadScope, query: Option<&str>, include_archived: bool) -> Self {
         let practice = scope.practice_id().to_string();
         let tokens = query.map(query_tokens).unwrap_or_default().iter().map(|t| store.key().search_token(&practice, t)).collect();
-        Listing {
-            user: scope.actor().user_id.to_string(),
-            practice,
-            whole_practice: scope.whole_practice(),
-            include_archived,
-            tokens,
-            action: listing_action(scope),
-            actor: scope.actor(),
-        }
+        Listing { scope, user: scope.actor().user_id.to_string(), practice, include_archived, tokens }
     }
 
     /// `WHERE …` over `clients c`: $1 practice, $2 user, $3 whole practice, $4 archived too,
@@ -509,7 +499,7 @@ impl Listing {
         &'q self,
         q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-        let mut q = q.bind(&self.practice).bind(&self.user).bind(flag(self.whole_practice)).bind(flag(self.include_archived));
+        let mut q = q.bind(&self.practice).bind(&self.user).bind(flag(self.scope.whole_practice())).bind(flag(self.include_archived));
         for t in &self.tokens {
             q = q.bind(t);
         }
@@ -517,7 +507,7 @@ impl Listing {
     }
 
     fn event(&self, ctx: &Ctx, count: usize) -> audit::AuditEvent {
-        let mut ev = ctx.event(Some(&self.actor), &self.practice, self.action, "client_list");
+        let mut ev = ctx.event(Some(&self.scope.actor()), &self.practice, listing_action(self.scope), "client_list");
         ev.detail = format!("count={count} search={}", !self.tokens.is_empty());
         ev
     }
