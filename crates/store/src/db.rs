@@ -3,7 +3,9 @@
 //!
 //! Architecture Invariant: acknowledged writes survive `kill -9` and power loss. On SQLite
 //! every connection runs with WAL, synchronous=FULL, foreign_keys=ON and a busy timeout; the
-//! settings are read back at start and a mismatch refuses to start.
+//! settings are read back at start and a mismatch refuses to start. A background connection
+//! ([`Checkpointer`]) copies committed WAL frames into the database file, so commits rarely
+//! carry a large checkpoint.
 
 use crate::StoreError;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -110,4 +112,66 @@ pub async fn sqlite_backup(pool: &AnyPool, out: &Path) -> Result<(), StoreError>
     }
     sqlx::query("VACUUM INTO $1").bind(target).execute(pool).await?;
     Ok(())
+}
+
+/// How often the background checkpointer copies committed WAL frames into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Copies committed WAL frames into the SQLite database file from a connection of its own, so
+/// the checkpoint SQLite runs inside a commit (every 1,000 WAL pages) finds little left to copy.
+/// Without it that commit copies and fsyncs about 4 MB while every request waiting on the same
+/// group commit waits too (bench/README.md: batches of 100 ms and more, the read tail). The
+/// in-commit checkpoint stays: it runs under the write lock, so it is the one that lets the WAL
+/// start over. PASSIVE never waits for readers or writers.
+pub(crate) struct Checkpointer {
+    stop: std::sync::Arc<tokio::sync::Notify>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Checkpointer {
+    pub(crate) async fn start(url: &str) -> Result<Self, StoreError> {
+        use sqlx::Connection;
+        let mut conn = sqlx::AnyConnection::connect(url)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot open the checkpoint connection: {e}")))?;
+        conn.execute("PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;").await?;
+        let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                loop {
+                    tokio::select! {
+                        () = stop.notified() => break,
+                        () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+                    }
+                    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_optional(&mut conn).await {
+                        tracing::debug!(error = %e, "background checkpoint skipped");
+                    }
+                }
+                let _ = conn.close().await;
+            }
+        });
+        Ok(Self { stop, task: std::sync::Mutex::new(Some(task)) })
+    }
+
+    /// Stops the task and closes its connection (before the pool closes, so the last
+    /// connection to close can fold the WAL back into the database file).
+    pub(crate) async fn stop(&self) {
+        self.stop.notify_one();
+        let task = match self.task.lock() {
+            Ok(mut t) => t.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    /// The last clone of the store is gone without `close`: the task ends and closes its
+    /// connection on its own.
+    fn drop(&mut self) {
+        self.stop.notify_one();
+    }
 }

@@ -212,6 +212,8 @@ pub struct Store {
     /// SQLite's single writer, taken in process before `BEGIN IMMEDIATE` (unused on PostgreSQL).
     write_lock: Arc<tokio::sync::Mutex<()>>,
     writes: Arc<WriteBatcher>,
+    /// SQLite only: copies WAL frames into the database file off the commit path.
+    checkpointer: Option<Arc<db::Checkpointer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -224,7 +226,11 @@ impl Store {
     /// Connects, verifies durability settings, migrates, and checks the key fits the data.
     pub async fn open(url: &str, key: PracticeKey) -> Result<Self, StoreError> {
         let (pool, engine) = db::connect(url).await?;
-        let store = Self { pool, engine, key: Arc::new(key), write_lock: Arc::default(), writes: Arc::default() };
+        let checkpointer = match engine {
+            Engine::Sqlite => Some(Arc::new(db::Checkpointer::start(url).await?)),
+            _ => None,
+        };
+        let store = Self { pool, engine, key: Arc::new(key), write_lock: Arc::default(), writes: Arc::default(), checkpointer };
         accounts::check_practice_keys(&store).await?;
         Ok(store)
     }
@@ -365,6 +371,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(c) = &self.checkpointer {
+            c.stop().await;
+        }
         self.pool.close().await;
     }
 }
