@@ -175,3 +175,35 @@ impl Drop for Checkpointer {
         self.stop.notify_one();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use crate::Store;
+    use crate::crypto::PracticeKey;
+
+    fn main_file_holds(path: &std::path::Path, marker: &[u8]) -> bool {
+        std::fs::read(path).unwrap().windows(marker.len()).any(|w| w == marker)
+    }
+
+    /// A small commit never reaches SQLite's in-commit checkpoint (1,000 pages), and the pool's
+    /// connections stay open, so only the background checkpointer can copy it into the main file.
+    /// Closing the store then stops it first, and the last connection folds the WAL back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn background_checkpoints_copy_commits_into_the_database_file_and_close_stops_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&super::database_url(dir.path(), None), PracticeKey::generate()).await.unwrap();
+        let main = dir.path().join(super::SQLITE_FILE_NAME);
+        let marker = format!("checkpoint-marker-{:016x}", rand::random::<u64>());
+        sqlx::query("CREATE TABLE checkpoint_probe (v TEXT NOT NULL)").execute(store.pool()).await.unwrap();
+        sqlx::query("INSERT INTO checkpoint_probe (v) VALUES ($1)").bind(&marker).execute(store.pool()).await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !main_file_holds(&main, marker.as_bytes()) {
+            assert!(std::time::Instant::now() < deadline, "the commit never reached the database file");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(dir.path().join(format!("{}-wal", super::SQLITE_FILE_NAME)).exists(), "the WAL is still in use while the store is open");
+        store.close().await;
+        assert!(!dir.path().join(format!("{}-wal", super::SQLITE_FILE_NAME)).exists(), "close left the WAL behind");
+    }
+}
