@@ -16,14 +16,14 @@ mod serve;
 mod setup;
 
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// mimalloc instead of glibc's allocator: a page render makes thousands of small allocations
 /// (rows, strings, escaped HTML) across worker threads, and glibc's malloc and free took about
 /// 14 % of the server's CPU under load (bench/README.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(name = "concord", version, about = "Concord: a workbench for psychotherapists whose clients are ambivalent")]

@@ -33,6 +33,9 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 
 pub const SQLITE_FILE_NAME: &str = "concord.db";
 const BUSY_TIMEOUT_MS: i64 = 5_000;
+/// Run on every SQLite connection: the pool's and the checkpointer's.
+const SQLITE_CONNECTION_PRAGMAS: &str =
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;";
 
 /// Where the database lives: an explicit URL, or the SQLite file in the data dir.
 pub fn database_url(data_dir: &Path, explicit: Option<&str>) -> String {
@@ -62,8 +65,7 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Engine), StoreError> {
             opts.max_connections(8)
                 .after_connect(|conn, _meta| {
                     Box::pin(async move {
-                        conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;")
-                            .await?;
+                        conn.execute(SQLITE_CONNECTION_PRAGMAS).await?;
                         Ok(())
                     })
                 })
@@ -134,7 +136,7 @@ impl Checkpointer {
         let mut conn = sqlx::AnyConnection::connect(url)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot open the checkpoint connection: {e}")))?;
-        conn.execute("PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;").await?;
+        conn.execute(SQLITE_CONNECTION_PRAGMAS).await?;
         let stop = std::sync::Arc::new(tokio::sync::Notify::new());
         let task = tokio::spawn({
             let stop = stop.clone();
@@ -202,8 +204,9 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "the commit never reached the database file");
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        assert!(dir.path().join(format!("{}-wal", super::SQLITE_FILE_NAME)).exists(), "the WAL is still in use while the store is open");
+        let wal = dir.path().join(format!("{}-wal", super::SQLITE_FILE_NAME));
+        assert!(wal.exists(), "the WAL is still in use while the store is open");
         store.close().await;
-        assert!(!dir.path().join(format!("{}-wal", super::SQLITE_FILE_NAME)).exists(), "close left the WAL behind");
+        assert!(!wal.exists(), "close left the WAL behind");
     }
 }

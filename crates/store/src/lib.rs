@@ -228,7 +228,7 @@ impl Store {
         let (pool, engine) = db::connect(url).await?;
         let checkpointer = match engine {
             Engine::Sqlite => Some(Arc::new(db::Checkpointer::start(url).await?)),
-            _ => None,
+            Engine::Postgres => None,
         };
         let store = Self { pool, engine, key: Arc::new(key), write_lock: Arc::default(), writes: Arc::default(), checkpointer };
         accounts::check_practice_keys(&store).await?;
