@@ -484,14 +484,14 @@ async fn seed_prompts(data: DataArgs, n_clients: usize, years: i64, pending_perc
              SELECT v.column1, '{p}', v.column2, b.instrument_id, b.instrument_version, b.answers_json, b.total, b.band_id, b.caseness, \
                b.flags_json, b.score_json, v.column4, 'clinician', NULL, '{u}', NULL, NULL, v.column4 \
              FROM (VALUES {}) AS v JOIN bench_variants b ON b.variant = v.column3",
-            values_list(rows, 4)
+            values_list(store.engine(), rows, 4)
         ))
     };
     let session_sql = |rows: usize| {
         sqlx::AssertSqlSafe(format!(
             "INSERT INTO client_sessions (id, practice_id, client_id, starts_at, duration_minutes, attendance, created_by, created_at) \
              SELECT v.column1, '{p}', v.column2, v.column3, 50, v.column4, '{u}', v.column3 FROM (VALUES {}) AS v",
-            values_list(rows, 4)
+            values_list(store.engine(), rows, 4)
         ))
     };
 

@@ -66,8 +66,8 @@ pub async fn append(tx: &mut Tx, e: &AuditEvent) -> Result<(), StoreError> {
     append_many(tx, std::iter::once(e)).await
 }
 
-/// Entries per multi-row INSERT (12 values each: well under both engines' bind limits).
-const INSERT_CHUNK: usize = 200;
+/// Most entries per multi-row INSERT (12 values each: well under both engines' bind limits).
+const INSERT_CHUNK: usize = 128;
 
 /// Appends entries inside the caller's transaction, in order. Each chain's head is locked (its
 /// row lock serialises appends to a chain on both engines), read and moved once, and the
@@ -95,11 +95,11 @@ pub async fn append_many<'a>(tx: &mut Tx, events: impl Iterator<Item = &'a Audit
         head.2.clone_from(&hash);
         rows.push((e, seq, prev, hash));
     }
-    for chunk in rows.chunks(INSERT_CHUNK) {
+    for chunk in crate::pow2_chunks(&rows, INSERT_CHUNK) {
         let sql = format!(
             "INSERT INTO audit_log (practice_id, seq, at, actor_id, action, record_kind, record_id, client_id, request_id, detail, prev_hash, hash) \
              VALUES {}",
-            crate::values_list(chunk.len(), 12)
+            crate::values_list(tx.engine(), chunk.len(), 12)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (e, seq, prev, hash) in chunk {

@@ -29,7 +29,7 @@
 use crate::accounts::parse_id;
 use crate::clients::{data_key, record_access};
 use crate::crypto::field_aad;
-use crate::{Ctx, Store, StoreError, Tx, audit, values_list};
+use crate::{Ctx, Store, StoreError, Tx, audit, pow2_chunks, values_list};
 use concord_domain::ids::{ClientId, PracticeId, PromptEventId, PromptId, UserId};
 use concord_domain::measures::schedule::{Schedule, due};
 use concord_domain::measures::score::Score;
@@ -212,10 +212,10 @@ pub(crate) async fn mark_pending(tx: &mut Tx, ctx: &Ctx, practice_id: PracticeId
 
 /// [`mark_pending`] for many clients in one statement (a batch of new responses).
 pub(crate) async fn mark_pending_many(tx: &mut Tx, ctx: &Ctx, clients: &[(PracticeId, ClientId)]) -> Result<(), StoreError> {
-    for chunk in clients.chunks(INSERT_CHUNK) {
+    for chunk in pow2_chunks(clients, INSERT_CHUNK) {
         let sql = format!(
             "INSERT INTO prompt_pending (client_id, practice_id, since) VALUES {} ON CONFLICT (client_id) DO NOTHING",
-            values_list(chunk.len(), 3)
+            values_list(tx.engine(), chunk.len(), 3)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (p, c) in chunk {
@@ -253,19 +253,19 @@ pub(crate) async fn safety_after_response(
     Ok(())
 }
 
-/// Rows per multi-row INSERT (well under SQLite's and PostgreSQL's bind-parameter limits).
-const INSERT_CHUNK: usize = 200;
+/// Most rows per multi-row INSERT (well under SQLite's and PostgreSQL's bind-parameter limits).
+const INSERT_CHUNK: usize = 128;
 
 /// Opens a prompt for each candidate whose key its client does not hold yet, with its
 /// `opened` event and `prompt.open` audit entry; returns how many were opened. Multi-row
 /// INSERTs: the sweep opens thousands at once.
 async fn open_prompts(tx: &mut Tx, ctx: &Ctx, items: &[(PracticeId, ClientId, &PromptCandidate)]) -> Result<u64, StoreError> {
     let mut opened: Vec<(PracticeId, ClientId, PromptId, &PromptCandidate)> = Vec::new();
-    for chunk in items.chunks(INSERT_CHUNK) {
+    for chunk in pow2_chunks(items, INSERT_CHUNK) {
         let sql = format!(
             "INSERT INTO prompts (id, practice_id, client_id, prompt_key, kind, urgency, state, evidence_json, explanation, timing_json, \
                condition_holds, created_at, evaluated_at) VALUES {} ON CONFLICT (practice_id, client_id, prompt_key) DO NOTHING RETURNING id",
-            values_list(chunk.len(), 13)
+            values_list(tx.engine(), chunk.len(), 13)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         let mut ids = Vec::with_capacity(chunk.len());
@@ -325,9 +325,11 @@ async fn insert_candidate(
 
 /// The rules engine's transitions (`opened`, `reopened`: no actor, no words), many at once.
 async fn insert_system_events(tx: &mut Tx, ctx: &Ctx, events: &[(PracticeId, ClientId, PromptId, &str)]) -> Result<(), StoreError> {
-    for chunk in events.chunks(INSERT_CHUNK) {
-        let sql =
-            format!("INSERT INTO prompt_events (id, practice_id, client_id, prompt_id, event, at) VALUES {}", values_list(chunk.len(), 6));
+    for chunk in pow2_chunks(events, INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO prompt_events (id, practice_id, client_id, prompt_id, event, at) VALUES {}",
+            values_list(tx.engine(), chunk.len(), 6)
+        );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (p, c, prompt, event) in chunk {
             let id: PromptEventId = ctx.new_id(PromptEventId::new_at);

@@ -80,8 +80,8 @@ pub(super) fn prepare(
 
 /// Columns bound per row by [`insert_prepared`].
 const ROW_PARAMS: usize = 19;
-/// Rows per statement (19 parameters each, well under both engines' limits).
-const ROWS_PER_INSERT: usize = 50;
+/// Most rows per statement (19 parameters each, well under both engines' limits).
+const ROWS_PER_INSERT: usize = 64;
 
 /// Stores the rows that may be stored and returns their ids. Each row is stored only if its
 /// client is active and, from the portal, has an active schedule for the instrument; a row whose
@@ -89,7 +89,7 @@ const ROWS_PER_INSERT: usize = 50;
 /// needs no savepoints: [`not_inserted`] says afterwards why a row was skipped.
 async fn insert_prepared(tx: &mut Tx, rows: &[&Prepared]) -> Result<HashSet<ResponseId>, StoreError> {
     let mut stored = HashSet::with_capacity(rows.len());
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
+    for chunk in crate::pow2_chunks(rows, ROWS_PER_INSERT) {
         // Columns of a VALUES list are column1, column2, … on both engines.
         let sql = format!(
             "INSERT INTO measure_responses (id, practice_id, client_id, instrument_id, instrument_version, answers_json, total, band_id, \
@@ -101,7 +101,7 @@ async fn insert_prepared(tx: &mut Tx, rows: &[&Prepared]) -> Result<HashSet<Resp
                AND (v.column19 = 0 OR EXISTS (SELECT 1 FROM measure_schedules s WHERE s.practice_id = v.column2 \
                  AND s.client_id = v.column3 AND s.instrument_id = v.column4 AND s.ended_at IS NULL)) \
              ON CONFLICT DO NOTHING RETURNING id",
-            values_list(chunk.len(), ROW_PARAMS)
+            values_list(tx.engine(), chunk.len(), ROW_PARAMS)
         );
         // Audited: the only dynamic part is a list of numbered placeholders.
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
