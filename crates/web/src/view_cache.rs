@@ -18,7 +18,7 @@
 
 use crate::charts::ChartView;
 use crate::pages::measures::MeasureCard;
-use concord_domain::ids::ClientId;
+use concord_domain::ids::{ClientId, UserId};
 use concord_domain::measures::Registry;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -50,51 +50,75 @@ pub fn fingerprint(registry: &Registry) -> u64 {
 /// A client and a variant of the view (e.g. the record page with every score).
 type Key = (ClientId, u8);
 
+/// One lock per key whose value is being derived: concurrent misses on a key wait for the first
+/// to derive it instead of each deriving the same thing (a stampede of cold requests).
+pub struct SingleFlight<K> {
+    building: Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// The right to derive one key's value; others wanting it wait until this is dropped.
+pub struct Turn<'a, K: Hash + Eq> {
+    flight: &'a SingleFlight<K>,
+    key: Option<K>,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl<K: Hash + Eq> Drop for Turn<'_, K> {
+    fn drop(&mut self) {
+        self.guard.take();
+        // Forget the lock once nobody else holds or waits on it (they clone it under this map's
+        // mutex), so the map holds only keys being derived now.
+        if let Ok(mut building) = self.flight.building.lock()
+            && Arc::strong_count(&self.lock) == 2
+            && let Some(key) = self.key.take()
+        {
+            building.remove(&key);
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> Default for SingleFlight<K> {
+    fn default() -> Self {
+        SingleFlight { building: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl<K: Hash + Eq + Clone> SingleFlight<K> {
+    /// Waits for the turn to derive `key`. Look the value up again once it is yours: the request
+    /// before you may have just put it.
+    pub async fn turn(&self, key: K) -> Turn<'_, K> {
+        let lock = match self.building.lock() {
+            Ok(mut building) => Arc::clone(building.entry(key.clone()).or_default()),
+            Err(_) => Arc::default(),
+        };
+        let guard = Arc::clone(&lock).lock_owned().await;
+        Turn { flight: self, key: Some(key), lock, guard: Some(guard) }
+    }
+
+    #[cfg(test)]
+    fn is_idle(&self) -> bool {
+        self.building.lock().is_ok_and(|b| b.is_empty())
+    }
+}
+
 /// Bounded map from (client, variant) to the latest view derived for that client, at the stamp
 /// `S` of what it was derived from.
 pub struct ViewCache<T, S = Stamp> {
     entries: Mutex<HashMap<Key, (S, Arc<T>)>>,
     capacity: usize,
-    /// One lock per key whose view is being derived: concurrent misses on a key wait for the
-    /// first to derive it instead of each deriving the same view (a stampede on a long record).
-    building: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-/// The right to derive one key's view; others wanting it wait until this is dropped.
-pub struct BuildTurn<'a, T, S> {
-    cache: &'a ViewCache<T, S>,
-    key: Key,
-    lock: Arc<tokio::sync::Mutex<()>>,
-    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl<T, S> Drop for BuildTurn<'_, T, S> {
-    fn drop(&mut self) {
-        self.guard.take();
-        // Forget the lock once nobody else holds or waits on it (they clone it under this map's
-        // mutex), so the map holds only keys being derived now.
-        if let Ok(mut building) = self.cache.building.lock()
-            && Arc::strong_count(&self.lock) == 2
-        {
-            building.remove(&self.key);
-        }
-    }
+    /// Concurrent misses on a key derive its view once (a stampede on a long record).
+    building: SingleFlight<Key>,
 }
 
 impl<T, S: Copy + PartialEq> ViewCache<T, S> {
     pub fn new(capacity: usize) -> Self {
-        ViewCache { entries: Mutex::new(HashMap::new()), capacity: capacity.max(1), building: Mutex::new(HashMap::new()) }
+        ViewCache { entries: Mutex::new(HashMap::new()), capacity: capacity.max(1), building: SingleFlight::default() }
     }
 
-    /// Waits for the turn to derive `key`'s view. Look the key up again once it is yours: the
-    /// request before you may have just put it.
-    pub async fn build_turn(&self, key: (ClientId, u8)) -> BuildTurn<'_, T, S> {
-        let lock = match self.building.lock() {
-            Ok(mut building) => Arc::clone(building.entry(key).or_default()),
-            Err(_) => Arc::default(),
-        };
-        let guard = Arc::clone(&lock).lock_owned().await;
-        BuildTurn { cache: self, key, lock, guard: Some(guard) }
+    /// Waits for the turn to derive `key`'s view (see [`SingleFlight::turn`]).
+    pub async fn build_turn(&self, key: (ClientId, u8)) -> Turn<'_, Key> {
+        self.building.turn(key).await
     }
 
     /// The cached views of these keys whose stamps still match, in one lock.
@@ -185,11 +209,20 @@ const CASELOAD_ENTRIES: usize = 4096;
 const CASELOAD_ROW_ENTRIES: usize = 4096;
 const RECORD_ENTRIES: usize = 128;
 
+/// A caseload read that concurrent cold requests make once: the rows of one listing (whose
+/// caseload, their search, archived clients too) or the score points behind its measures cells.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CaseloadRead {
+    Rows { user: UserId, query: String, archived: bool },
+    Scores { user: UserId },
+}
+
 /// The page caches, shared by every request a server answers.
 #[derive(Clone)]
 pub struct Views {
     pub caseload: Arc<ViewCache<CaseloadMeasures>>,
     pub caseload_rows: Arc<ViewCache<CaseloadEntry, RowStamp>>,
+    pub caseload_reads: Arc<SingleFlight<CaseloadRead>>,
     pub record: Arc<ViewCache<RecordMeasures>>,
 }
 
@@ -207,6 +240,7 @@ impl Default for Views {
         Views {
             caseload: Arc::new(ViewCache::new(CASELOAD_ENTRIES)),
             caseload_rows: Arc::new(ViewCache::new(CASELOAD_ROW_ENTRIES)),
+            caseload_reads: Arc::default(),
             record: Arc::new(ViewCache::new(RECORD_ENTRIES)),
         }
     }
@@ -244,7 +278,7 @@ mod tests {
             assert_eq!(v.unwrap(), 7);
         }
         assert_eq!(derived.load(std::sync::atomic::Ordering::SeqCst), 1, "one derivation for sixteen misses");
-        assert!(cache.building.lock().unwrap().is_empty(), "no lock is kept once nobody waits");
+        assert!(cache.building.is_idle(), "no lock is kept once nobody waits");
     }
 
     fn client(n: u8) -> ClientId {

@@ -449,3 +449,42 @@ async fn caseload_rows_follow_every_change(app: TestApp) {
     assert!(page.contains("Casey Renamed") && page.contains("Archived"), "and comes back with archived clients");
 }
 both_engines!(caseload_rows_follow_every_change);
+
+/// Concurrent first requests for a caseload read it once (single-flight): the others wait for
+/// the first and are served what it kept, audited as cached reads. Without it, a cold server
+/// under load made every waiting request repeat the whole read.
+async fn concurrent_cold_caseloads_read_once(app: TestApp) {
+    let w = &app.world;
+    respond(&app, "phq9", phq9([2, 2, 2, 2, 2, 2, 2, 2, 0]), "2026-01-05T10:00:00Z").await;
+    respond(&app, "phq9", phq9([1, 1, 1, 1, 1, 1, 1, 1, 0]), "2026-01-26T10:00:00Z").await;
+    let reads = |action: &'static str| {
+        let store = app.store.clone();
+        let practice = w.practice_a.to_string();
+        async move {
+            let f = concord_store::audit::AuditFilter { action: Some(action.into()), limit: 1000, ..Default::default() };
+            let entries = concord_store::audit::list(store.pool(), &practice, &f).await.unwrap();
+            let cached = entries.iter().filter(|e| e.detail.ends_with("cached")).count();
+            (entries.len() - cached, cached)
+        }
+    };
+    let (rows_before, scores_before) = (reads("caseload.list").await, reads("caseload.scores").await);
+    // A server that has kept nothing yet.
+    let cold = app.restart().await;
+    let mut pages = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (http, url, cookie) = (app.http.clone(), format!("{cold}/caseload"), w.owner.cookie.clone());
+        pages.spawn(async move {
+            let r = http.get(url).header("cookie", cookie).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        });
+    }
+    while let Some(page) = pages.join_next().await {
+        let (status, html) = page.unwrap();
+        assert_eq!(status, 200);
+        assert!(html.contains("Casey Client") && html.contains("PHQ-9 8 (mild)"), "every page is whole");
+    }
+    let (rows, scores) = (reads("caseload.list").await, reads("caseload.scores").await);
+    assert_eq!((rows.0 - rows_before.0, rows.1 - rows_before.1), (1, 11), "the rows were read once, eleven served from memory");
+    assert_eq!((scores.0 - scores_before.0, scores.1 - scores_before.1), (1, 11), "the scores were read once, eleven from memory");
+}
+both_engines!(concurrent_cold_caseloads_read_once);

@@ -7,7 +7,7 @@ use crate::state::AppState;
 use crate::view::{
     BreakGlassPage, CaseloadPage, CaseloadRow, ClientFormPage, ClientPage, ErrorPage, SessionView, fmt_date, fmt_ts, render,
 };
-use crate::view_cache::{self, CaseloadEntry, CaseloadMeasures, RowStamp, Stamp};
+use crate::view_cache::{self, CaseloadEntry, CaseloadMeasures, CaseloadRead, RowStamp, Stamp};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -111,8 +111,19 @@ async fn caseload_entries(
     let (store, ctx, now) = (&state.store, &staff.ctx, staff.ctx.ts());
     let stamps = clients::client_stamps(store, scope, Some(query), include_archived).await?;
     let keys: Vec<_> = stamps.iter().map(|s| ((s.id, 0), RowStamp::from(s))).collect();
-    let kept = state.views.caseload_rows.get_many(&keys);
-    if kept.iter().all(|e| e.as_ref().is_some_and(|e| e.fresh_at(now))) {
+    let all_kept = |kept: &[Option<Arc<CaseloadEntry>>]| kept.iter().all(|e| e.as_ref().is_some_and(|e| e.fresh_at(now)));
+    let mut kept = state.views.caseload_rows.get_many(&keys);
+    // On a miss, wait for the turn to read this listing: a request already reading it may keep
+    // rows at the stamps just read, and then this one is served from memory too.
+    let _turn = if all_kept(&kept) {
+        None
+    } else {
+        let read = CaseloadRead::Rows { user: scope.actor().user_id, query: query.to_owned(), archived: include_archived };
+        let turn = state.views.caseload_reads.turn(read).await;
+        kept = state.views.caseload_rows.get_many(&keys);
+        Some(turn)
+    };
+    if all_kept(&kept) {
         let mut entries: Vec<_> = kept.into_iter().flatten().collect();
         entries.sort_by(|a, b| a.sort_key.cmp(&b.sort_key));
         let seen = clients::CachedCaseload {
@@ -163,6 +174,13 @@ async fn caseload_measures_cells(
     let keys: Vec<_> =
         entries.iter().map(|e| ((e.client.id, 0), Stamp { data_version: e.client.data_version, registry: registry_stamp })).collect();
     let mut views = state.views.caseload.get_many(&keys);
+    let _turn = if views.iter().all(Option::is_some) {
+        None
+    } else {
+        let turn = state.views.caseload_reads.turn(CaseloadRead::Scores { user: scope.actor().user_id }).await;
+        views = state.views.caseload.get_many(&keys);
+        Some(turn)
+    };
     if views.iter().all(Option::is_some) {
         let count = views.iter().flatten().map(|v| v.points).sum();
         concord_store::measures::audit_cached_caseload_scores(&state.store, &staff.ctx, scope, count).await?;
