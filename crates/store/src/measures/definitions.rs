@@ -9,6 +9,7 @@ use concord_domain::measures::{Instrument, InstrumentId, Registry};
 use concord_domain::policy::PracticeAdminAccess;
 use sqlx::Row;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The largest definition file accepted.
 const DEFINITION_MAX_BYTES: usize = 1 << 20;
@@ -167,20 +168,26 @@ async fn latest_imports(store: &Store, practice_id: PracticeId) -> Result<Vec<(s
 /// The practice's instruments: everything shipped, plus the latest imported version of each
 /// imported id. An imported id that a later release also ships is left out (with a warning
 /// in the log): the shipped definition wins.
-pub async fn practice_registry(store: &Store, practice_id: PracticeId) -> Result<Registry, StoreError> {
-    // The shipped definitions are parsed and validated once per process, not per request.
-    static SHIPPED: std::sync::OnceLock<Result<Registry, String>> = std::sync::OnceLock::new();
-    let mut registry = SHIPPED
-        .get_or_init(|| Registry::shipped().map_err(|e| e.to_string()))
+pub async fn practice_registry(store: &Store, practice_id: PracticeId) -> Result<Arc<Registry>, StoreError> {
+    // The shipped definitions are parsed and validated once per process, and shared as they are
+    // by every practice that has imported none (most requests), not copied per request.
+    static SHIPPED: std::sync::OnceLock<Result<Arc<Registry>, String>> = std::sync::OnceLock::new();
+    let shipped = SHIPPED
+        .get_or_init(|| Registry::shipped().map(Arc::new).map_err(|e| e.to_string()))
         .clone()
         .map_err(|e| StoreError::Config(format!("shipped instruments: {e}")))?;
-    for (_, instrument) in latest_imports(store, practice_id).await? {
+    let imports = latest_imports(store, practice_id).await?;
+    if imports.is_empty() {
+        return Ok(shipped);
+    }
+    let mut registry = Registry::clone(&shipped);
+    for (_, instrument) in imports {
         let id = instrument.id().clone();
         if registry.insert(instrument).is_err() {
             tracing::warn!(instrument = %id, "imported instrument id is now shipped; using the shipped definition");
         }
     }
-    Ok(registry)
+    Ok(Arc::new(registry))
 }
 
 /// The practice's imported definitions (latest version of each id), by id.

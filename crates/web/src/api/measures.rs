@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// The practice's instruments: shipped plus imported.
-pub async fn registry(state: &AppState, practice: concord_domain::ids::PracticeId) -> Result<Registry, AppError> {
+pub async fn registry(state: &AppState, practice: concord_domain::ids::PracticeId) -> Result<std::sync::Arc<Registry>, AppError> {
     Ok(store_measures::practice_registry(&state.store, practice).await?)
 }
 

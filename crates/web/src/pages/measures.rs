@@ -329,7 +329,7 @@ async fn load(
     staff: &Staff,
     id: &str,
     instrument: Option<&str>,
-) -> Result<(ClientId, RecordAccess, String, Registry, String), PageError> {
+) -> Result<(ClientId, RecordAccess, String, Arc<Registry>, String), PageError> {
     let id: ClientId = parse_path_id(id)?;
     let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
     let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
