@@ -409,8 +409,8 @@ pub fn values_list(engine: Engine, rows: usize, per_row: usize) -> String {
 }
 
 /// Splits `rows` into slices of power-of-two lengths up to `max` (a power of two), largest first
-/// (100 rows with `max` 64: 64, 32, 4). A multi-row statement then comes in a few texts, which each connection
-/// prepares once and keeps, instead of one text per batch size, parsed afresh each time.
+/// (100 rows with `max` 64: 64, 32, 4). A multi-row statement then comes in a few texts, which
+/// each connection prepares once and keeps, instead of one text per batch size, parsed afresh.
 pub fn pow2_chunks<T>(rows: &[T], max: usize) -> impl Iterator<Item = &[T]> {
     let max = max.max(1);
     let mut rest = rows;

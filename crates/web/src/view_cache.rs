@@ -59,7 +59,7 @@ pub struct SingleFlight<K> {
 /// The right to derive one key's value; others wanting it wait until this is dropped.
 pub struct Turn<'a, K: Hash + Eq> {
     flight: &'a SingleFlight<K>,
-    key: Option<K>,
+    key: K,
     lock: Arc<tokio::sync::Mutex<()>>,
     guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
@@ -71,9 +71,8 @@ impl<K: Hash + Eq> Drop for Turn<'_, K> {
         // mutex), so the map holds only keys being derived now.
         if let Ok(mut building) = self.flight.building.lock()
             && Arc::strong_count(&self.lock) == 2
-            && let Some(key) = self.key.take()
         {
-            building.remove(&key);
+            building.remove(&self.key);
         }
     }
 }
@@ -93,7 +92,7 @@ impl<K: Hash + Eq + Clone> SingleFlight<K> {
             Err(_) => Arc::default(),
         };
         let guard = Arc::clone(&lock).lock_owned().await;
-        Turn { flight: self, key: Some(key), lock, guard: Some(guard) }
+        Turn { flight: self, key, lock, guard: Some(guard) }
     }
 
     #[cfg(test)]
