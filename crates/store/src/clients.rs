@@ -675,6 +675,14 @@ pub async fn list_sessions(store: &Store, ctx: &Ctx, access: &RecordAccess) -> R
     Ok(out)
 }
 
+/// Audits a read of a client's `count` sessions served from a view kept in memory (the record
+/// page's), which [`list_sessions`] read earlier: every read of client data is logged.
+pub async fn audit_cached_sessions(store: &Store, ctx: &Ctx, access: &RecordAccess, count: usize) -> Result<(), StoreError> {
+    let mut ev = record_event(ctx, access, "session.list", "session");
+    ev.detail = format!("basis={} count={count} cached", access.basis().as_str());
+    store.audit_read(ctx, ev).await
+}
+
 // ---- break-glass --------------------------------------------------------------------------
 
 pub const BREAK_GLASS_MAX: Duration = Duration::hours(4);

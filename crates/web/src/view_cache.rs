@@ -161,11 +161,13 @@ pub struct CaseloadMeasures {
     pub points: usize,
 }
 
-/// The record page's measure cards (with their charts) and episode outcome for one client.
+/// The record page's measure cards (with their charts) and episode outcome for one client,
+/// and the sessions they mark (which `data_version` follows too), newest first.
 #[derive(Debug, Default)]
 pub struct RecordMeasures {
     pub episode: Option<String>,
     pub cards: Vec<MeasureCard>,
+    pub sessions: Vec<concord_store::clients::SessionRow>,
     /// How many score points it was drawn from (for the audit entry of a cached read).
     pub points: usize,
 }

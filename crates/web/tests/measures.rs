@@ -291,25 +291,28 @@ async fn cached_views_follow_every_write(app: TestApp) {
     assert!(record.contains("13 (Moderate) on 2026-01-26"), "record page drawn");
     assert!(caseload.contains("PHQ-9 13 (moderate)"), "caseload drawn");
 
-    // Served again from memory, and audited all the same.
-    let audited = |app: &TestApp| {
+    // Served again from memory (scores and sessions), and audited all the same: (entries, of
+    // which served from memory).
+    let audited = |app: &TestApp, action: &'static str| {
         let store = app.store.clone();
         let practice = w.practice_a.to_string();
         let client = c.to_string();
         async move {
             let f = concord_store::audit::AuditFilter {
                 client_id: Some(client),
-                action: Some("response.list".into()),
+                action: Some(action.into()),
                 limit: 1000,
                 ..Default::default()
             };
-            concord_store::audit::list(store.pool(), &practice, &f).await.unwrap().len()
+            let entries = concord_store::audit::list(store.pool(), &practice, &f).await.unwrap();
+            (entries.len(), entries.iter().filter(|e| e.detail.ends_with("cached")).count())
         }
     };
-    let before = audited(&app).await;
+    let (scores, sessions) = (audited(&app, "response.list").await, audited(&app, "session.list").await);
     let again = app.get_html(&format!("/clients/{c}"), &w.owner).await.1;
     assert!(again.contains("13 (Moderate) on 2026-01-26"));
-    assert_eq!(audited(&app).await, before + 1, "a page served from memory is audited like any read");
+    assert_eq!(audited(&app, "response.list").await, (scores.0 + 1, scores.1 + 1), "scores served from memory are audited like any read");
+    assert_eq!(audited(&app, "session.list").await, (sessions.0 + 1, sessions.1 + 1), "and so are sessions");
 
     // A write through the API shows at once.
     respond(&app, "phq9", phq9([1, 1, 1, 1, 1, 1, 1, 1, 0]), "2026-02-16T10:00:00Z").await;
@@ -361,6 +364,8 @@ async fn cached_views_follow_every_write(app: TestApp) {
         .unwrap();
     let v1 = concord_store::clients::get_client(&cli, &app.ctx(), &access).await.unwrap().data_version;
     assert!(v1 > v0, "a session bumps the data version ({v0} → {v1})");
+    let page = app.get_html(&format!("/clients/{c}"), &w.owner).await.1;
+    assert!(page.contains("2026-02-20 10:00"), "the record page lists a session another process added");
 
     // The cache never crosses care teams: another clinician gets the same 404 as before.
     let (s, _) = app.get_html(&format!("/clients/{c}"), &app.fresh(&w.other).await).await;

@@ -323,11 +323,11 @@ pub async fn client_page_view(
 ) -> Result<ClientPage, PageError> {
     let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
     let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
-    let sessions = clients::list_sessions(&state.store, &staff.ctx, &access).await?;
-    let measures = crate::pages::measures::section(state, staff, &access, rec.data_version, &sessions, new_portal_url, view.scores).await?;
+    let measures = crate::pages::measures::section(state, staff, &access, rec.data_version, new_portal_url, view.scores).await?;
+    let derived = std::sync::Arc::clone(&measures.derived);
+    let sessions = &derived.sessions;
     let prompts = crate::pages::records::prompt_summary(state, staff, &access).await?;
     Ok(ClientPage {
-        measures,
         prompts,
         title: rec.name.clone(),
         nav: nav(staff, "caseload"),
@@ -352,6 +352,7 @@ pub async fn client_page_view(
                 attendance_class: s.attendance.as_str(),
             })
             .collect(),
+        measures,
         error,
     })
 }

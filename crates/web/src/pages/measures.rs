@@ -174,12 +174,11 @@ pub async fn section(
     staff: &Staff,
     access: &RecordAccess,
     data_version: i64,
-    sessions: &[SessionRow],
     new_portal_url: Option<String>,
     all_scores: bool,
 ) -> Result<MeasuresSection, PageError> {
     let registry = registry(state, access.practice_id()).await?;
-    // `data_version` was read before `sessions` and the scores below, so a view stamped with it
+    // `data_version` was read before the sessions and scores below, so a view stamped with it
     // is never newer than its stamp says; a write in between only costs a rebuild next time.
     let (key, stamp) = ((access.client_id(), u8::from(all_scores)), Stamp::new(data_version, &registry));
     let mut cached = state.views.record.get(key, stamp);
@@ -194,10 +193,12 @@ pub async fn section(
     };
     let derived = match cached {
         Some(view) => {
+            clients::audit_cached_sessions(&state.store, &staff.ctx, access, view.sessions.len()).await?;
             store_measures::audit_cached_score_points(&state.store, &staff.ctx, access, view.points).await?;
             view
         }
         None => {
+            let sessions = clients::list_sessions(&state.store, &staff.ctx, access).await?;
             let points = store_measures::list_score_points(&state.store, &staff.ctx, access, None).await?;
             let view = Arc::new(record_measures(access, &points, &registry, sessions, all_scores));
             state.views.record.put(key, stamp, Arc::clone(&view));
@@ -258,7 +259,7 @@ fn record_measures(
     access: &RecordAccess,
     points: &[ScorePoint],
     registry: &Registry,
-    sessions: &[SessionRow],
+    sessions: Vec<SessionRow>,
     all_scores: bool,
 ) -> RecordMeasures {
     let outcomes = summarise(points, registry, &OutcomeConfig::default());
@@ -271,7 +272,7 @@ fn record_measures(
             let shown = if all_scores { m.points.clone() } else { thin_series(&m.points, CHART_POINTS_MAX) };
             let thinned = shown.len() < m.points.len();
             let drawn = MeasureSummary { points: shown, ..m.clone() };
-            let mut chart = measure_chart(registry.get(&m.instrument), &drawn, sessions, &format!("m-{}", m.instrument), (600.0, 260.0));
+            let mut chart = measure_chart(registry.get(&m.instrument), &drawn, &sessions, &format!("m-{}", m.instrument), (600.0, 260.0));
             if let Some(c) = chart.as_mut().filter(|_| thinned) {
                 c.summary.push_str(&format!(
                     " Of {} scores, the chart and the table show {}: the first, the latest, and the lowest and highest of each stretch of time.",
@@ -294,7 +295,12 @@ fn record_measures(
             }
         })
         .collect();
-    RecordMeasures { episode: outcomes.episode.as_ref().map(|e| e.classification.label().to_owned()), cards, points: points.len() }
+    RecordMeasures {
+        episode: outcomes.episode.as_ref().map(|e| e.classification.label().to_owned()),
+        cards,
+        sessions,
+        points: points.len(),
+    }
 }
 
 #[derive(Deserialize, Default)]
