@@ -269,15 +269,17 @@ where
 
 async fn read_client(store: &Store, tx: &mut Tx, practice_id: PracticeId, client_id: ClientId) -> Result<ClientRecord, StoreError> {
     let sid = client_id.to_string();
+    // The data key comes with the row (one statement fewer than `data_key`).
     let r = sqlx::query(
-        "SELECT status, name_ct, date_of_birth_ct, created_at, updated_at, data_version FROM clients WHERE id = $1 AND practice_id = $2",
+        "SELECT c.status, c.name_ct, c.date_of_birth_ct, c.created_at, c.updated_at, c.data_version, k.wrapped_key \
+         FROM clients c JOIN client_keys k ON k.client_id = c.id AND k.practice_id = c.practice_id WHERE c.id = $1 AND c.practice_id = $2",
     )
     .bind(&sid)
     .bind(practice_id.to_string())
     .fetch_optional(&mut **tx)
     .await?
     .ok_or(StoreError::NotFound)?;
-    let key = data_key(store, &mut **tx, practice_id, &sid).await?;
+    let key = store.key().unwrap_data_key(&sid, &r.try_get::<Vec<u8>, _>("wrapped_key")?)?;
     let name_ct: Vec<u8> = r.try_get("name_ct")?;
     let dob_ct: Option<Vec<u8>> = r.try_get("date_of_birth_ct")?;
     Ok(ClientRecord {
@@ -650,13 +652,12 @@ pub async fn add_sessions(store: &Store, ctx: &Ctx, access: &RecordAccess, sessi
 }
 
 pub async fn list_sessions(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<Vec<SessionRow>, StoreError> {
-    let mut tx = store.begin_read().await?;
     let rows = sqlx::query(
         "SELECT id, starts_at, duration_minutes, attendance FROM client_sessions WHERE client_id = $1 AND practice_id = $2 ORDER BY starts_at DESC",
     )
     .bind(access.client_id().to_string())
     .bind(access.practice_id().to_string())
-    .fetch_all(&mut *tx)
+    .fetch_all(store.pool())
     .await?;
     let out = rows
         .iter()
@@ -670,7 +671,6 @@ pub async fn list_sessions(store: &Store, ctx: &Ctx, access: &RecordAccess) -> R
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    tx.commit().await?;
     store.audit_read(ctx, record_event(ctx, access, "session.list", "session")).await?;
     Ok(out)
 }

@@ -190,7 +190,6 @@ pub async fn revoke_portal_link(store: &Store, ctx: &Ctx, access: &RecordAccess,
 
 /// The client's portal links, newest first.
 pub async fn list_portal_links(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<Vec<PortalLinkRow>, StoreError> {
-    let mut tx = store.begin_read().await?;
     let rows = sqlx::query(
         "SELECT id, created_by, created_at, expires_at, revoked_at, last_opened_at, \
            CASE WHEN pin_hash IS NULL THEN 0 ELSE 1 END AS has_pin \
@@ -198,11 +197,10 @@ pub async fn list_portal_links(store: &Store, ctx: &Ctx, access: &RecordAccess) 
     )
     .bind(access.practice_id().to_string())
     .bind(access.client_id().to_string())
-    .fetch_all(&mut *tx)
+    .fetch_all(store.pool())
     .await?;
     let mut ev = record_event(ctx, access, "portal_link.list", "portal_link");
     ev.detail = format!("basis={} count={}", access.basis().as_str(), rows.len());
-    tx.commit().await?;
     store.audit_read(ctx, ev).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {

@@ -301,7 +301,6 @@ pub async fn list_score_points(
     instrument: Option<&str>,
 ) -> Result<Vec<ScorePoint>, StoreError> {
     let instrument = check_filter(instrument)?;
-    let mut tx = store.begin_read().await?;
     let rows = sqlx::query(
         "SELECT id, instrument_id, completed_at, total, band_id, caseness, flags_json, source FROM measure_responses \
          WHERE practice_id = $1 AND client_id = $2 AND ($3 IS NULL OR instrument_id = $3) ORDER BY completed_at, id",
@@ -309,12 +308,11 @@ pub async fn list_score_points(
     .bind(access.practice_id().to_string())
     .bind(access.client_id().to_string())
     .bind(instrument)
-    .fetch_all(&mut *tx)
+    .fetch_all(store.pool())
     .await?;
     let out = rows.iter().map(score_point_from).collect::<Result<Vec<_>, StoreError>>()?;
     let mut ev = record_event(ctx, access, "response.list", "measure_response");
     ev.detail = format!("basis={} instrument={} count={} scores_only", access.basis().as_str(), instrument.unwrap_or("*"), out.len());
-    tx.commit().await?;
     store.audit_read(ctx, ev).await?;
     Ok(out)
 }
@@ -341,7 +339,6 @@ pub async fn caseload_score_points(
         return Ok(Vec::new());
     }
     let practice = scope.practice_id().to_string();
-    let mut tx = store.begin_read().await?;
     let rows = sqlx::query(
         // The summaries kept current on write: per client and outcome measure, the first score
         // and the latest few (see `summary_recent`).
@@ -350,7 +347,7 @@ pub async fn caseload_score_points(
     )
     .bind(&practice)
     .bind(scope.actor().user_id.to_string())
-    .fetch_all(&mut *tx)
+    .fetch_all(store.pool())
     .await?;
     let mut out = Vec::new();
     for r in &rows {
@@ -360,7 +357,6 @@ pub async fn caseload_score_points(
     }
     let mut ev = ctx.event(Some(&scope.actor()), &practice, "caseload.scores", "measure_response");
     ev.detail = format!("count={} scores_only", out.len());
-    tx.commit().await?;
     store.audit_read(ctx, ev).await?;
     Ok(out)
 }
