@@ -410,6 +410,15 @@ pub fn values_list(engine: Engine, rows: usize, per_row: usize) -> String {
     s
 }
 
+/// The `n`-th (1-based) placeholder of a statement that continues a [`values_list`]: `$n` on
+/// PostgreSQL, `?` on SQLite (whose statement then binds every value in order).
+pub fn placeholder(engine: Engine, n: usize) -> String {
+    match engine {
+        Engine::Sqlite => "?".to_owned(),
+        Engine::Postgres => format!("${n}"),
+    }
+}
+
 /// Splits `rows` into slices of power-of-two lengths up to `max` (a power of two), largest first
 /// (100 rows with `max` 64: 64, 32, 4). A multi-row statement then comes in a few texts, which
 /// each connection prepares once and keeps, instead of one text per batch size, parsed afresh.
@@ -454,5 +463,8 @@ mod tests {
         assert_eq!(values_list(Engine::Sqlite, 2, 3), "(?, ?, ?), (?, ?, ?)");
         assert_eq!(values_list(Engine::Postgres, 2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(values_list(Engine::Postgres, 0, 3), "");
+        // A statement that goes on after the list: the next placeholder follows it.
+        assert_eq!(format!("{} {}", values_list(Engine::Postgres, 1, 2), placeholder(Engine::Postgres, 3)), "($1, $2) $3");
+        assert_eq!(format!("{} {}", values_list(Engine::Sqlite, 1, 2), placeholder(Engine::Sqlite, 3)), "(?, ?) ?");
     }
 }

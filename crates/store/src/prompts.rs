@@ -29,7 +29,7 @@
 use crate::accounts::parse_id;
 use crate::clients::{data_key, record_access};
 use crate::crypto::field_aad;
-use crate::{Ctx, Store, StoreError, Tx, audit, pow2_chunks, values_list};
+use crate::{Ctx, Store, StoreError, Tx, audit, placeholder, pow2_chunks, values_list};
 use concord_domain::ids::{ClientId, PracticeId, PromptEventId, PromptId, UserId};
 use concord_domain::measures::schedule::{Schedule, due};
 use concord_domain::measures::score::Score;
@@ -554,14 +554,18 @@ async fn apply_plans(tx: &mut Tx, ctx: &Ctx, plans: &[Plan]) -> Result<Evaluatio
     report.reopened = reopened.len() as u64;
     insert_system_events(tx, ctx, &reopened).await?;
     audit::append_many(tx, entries.iter()).await?;
-    for chunk in plans.chunks(INSERT_CHUNK) {
-        let list = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
-        let sql = format!("DELETE FROM prompt_pending WHERE since <= $1 AND client_id IN ({list})");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    for chunk in pow2_chunks(plans, INSERT_CHUNK) {
+        // `(…)` of one row: the IN list; the mark's time binds last.
+        let sql = format!(
+            "DELETE FROM prompt_pending WHERE client_id IN {} AND since <= {}",
+            values_list(tx.engine(), 1, chunk.len()),
+            placeholder(tx.engine(), chunk.len() + 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for plan in chunk {
             q = q.bind(plan.client_id.to_string());
         }
-        q.execute(&mut **tx).await?;
+        q.bind(now).execute(&mut **tx).await?;
     }
     Ok(report)
 }
