@@ -267,7 +267,12 @@ where
         .collect()
 }
 
-async fn read_client(store: &Store, tx: &mut Tx, practice_id: PracticeId, client_id: ClientId) -> Result<ClientRecord, StoreError> {
+async fn read_client(
+    store: &Store,
+    conn: &mut sqlx::AnyConnection,
+    practice_id: PracticeId,
+    client_id: ClientId,
+) -> Result<ClientRecord, StoreError> {
     let sid = client_id.to_string();
     // The data key comes with the row (one statement fewer than `data_key`).
     let r = sqlx::query(
@@ -276,7 +281,7 @@ async fn read_client(store: &Store, tx: &mut Tx, practice_id: PracticeId, client
     )
     .bind(&sid)
     .bind(practice_id.to_string())
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?
     .ok_or(StoreError::NotFound)?;
     let key = store.key().unwrap_data_key(&sid, &r.try_get::<Vec<u8>, _>("wrapped_key")?)?;
@@ -289,16 +294,18 @@ async fn read_client(store: &Store, tx: &mut Tx, practice_id: PracticeId, client
         status: ClientStatus::parse(&r.try_get::<String, _>("status")?)?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
-        care_team: team_of(&mut **tx, practice_id, client_id).await?,
+        care_team: team_of(&mut *conn, practice_id, client_id).await?,
         data_version: r.try_get("data_version")?,
     })
 }
 
-/// Reads a client's identity and care team (audited).
+/// Reads a client's identity and care team (audited), on a connection rather than in a
+/// transaction: the two statements need no common snapshot (a care-team change between them
+/// shows as it would a moment later), and BEGIN and COMMIT would be two more round trips.
 pub async fn get_client(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<ClientRecord, StoreError> {
-    let mut tx = store.begin_read().await?;
-    let rec = read_client(store, &mut tx, access.practice_id(), access.client_id()).await?;
-    tx.commit().await?;
+    let mut conn = store.pool().acquire().await?;
+    let rec = read_client(store, &mut conn, access.practice_id(), access.client_id()).await?;
+    drop(conn);
     store.audit_read(ctx, record_event(ctx, access, "client.read", "client")).await?;
     Ok(rec)
 }

@@ -454,14 +454,14 @@ pub async fn portal_list_responses(store: &Store, ctx: &Ctx, access: &PortalAcce
 /// What the client is asked to complete, with when each is due at `ctx.now`, soonest first
 /// (the portal shows those with `due.is_due` as "to do now").
 pub async fn portal_due(store: &Store, ctx: &Ctx, access: &PortalAccess) -> Result<Vec<DueMeasure>, StoreError> {
-    let mut tx = store.begin_read().await?;
-    let mut out: Vec<DueMeasure> = client_schedules(&mut tx, ctx, access.practice_id(), access.client_id())
+    let mut conn = store.pool().acquire().await?;
+    let mut out: Vec<DueMeasure> = client_schedules(&mut conn, ctx, access.practice_id(), access.client_id())
         .await?
         .into_iter()
         .map(|s| DueMeasure { instrument: s.instrument, frequency: s.frequency, last_response_at: s.last_response_at, due: s.due })
         .collect();
+    drop(conn);
     out.sort_by(|a, b| (a.due.due_at.is_none(), a.due.due_at, &a.instrument).cmp(&(b.due.due_at.is_none(), b.due.due_at, &b.instrument)));
-    tx.commit().await?;
     store.audit_read(ctx, portal_event(ctx, access, "portal.due")).await?;
     Ok(out)
 }

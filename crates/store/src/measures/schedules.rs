@@ -4,11 +4,12 @@
 use super::record_event;
 use super::responses::{instrument_from, require_active_client};
 use crate::accounts::parse_id;
-use crate::{Ctx, Store, StoreError, Tx, audit, flag};
+use crate::{Ctx, Store, StoreError, audit, flag};
 use concord_domain::ids::{ClientId, PracticeId, ScheduleId, UserId};
 use concord_domain::measures::InstrumentId;
 use concord_domain::measures::schedule::{Due, Frequency, Schedule, due};
 use concord_domain::policy::{CaseloadScope, RecordAccess};
+use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::HashMap;
@@ -66,7 +67,7 @@ fn compute(schedule: &Schedule, sessions: Option<&SessionFacts>, last: Option<i6
 }
 
 /// Rows of one client's active schedules with the latest response to each instrument.
-async fn schedule_rows(tx: &mut Tx, practice_id: PracticeId, client_id: ClientId) -> Result<Vec<AnyRow>, StoreError> {
+async fn schedule_rows(conn: &mut AnyConnection, practice_id: PracticeId, client_id: ClientId) -> Result<Vec<AnyRow>, StoreError> {
     Ok(sqlx::query(
         "SELECT s.id, s.instrument_id, s.frequency, s.starts_at, s.created_by, s.created_at, \
            (SELECT MAX(r.completed_at) FROM measure_responses r WHERE r.practice_id = s.practice_id AND r.client_id = s.client_id AND r.instrument_id = s.instrument_id) AS last_at \
@@ -74,11 +75,16 @@ async fn schedule_rows(tx: &mut Tx, practice_id: PracticeId, client_id: ClientId
     )
     .bind(practice_id.to_string())
     .bind(client_id.to_string())
-    .fetch_all(&mut **tx)
+    .fetch_all(conn)
     .await?)
 }
 
-async fn client_sessions(tx: &mut Tx, practice_id: PracticeId, client_id: ClientId, now: i64) -> Result<SessionFacts, StoreError> {
+async fn client_sessions(
+    conn: &mut AnyConnection,
+    practice_id: PracticeId,
+    client_id: ClientId,
+    now: i64,
+) -> Result<SessionFacts, StoreError> {
     let rows = sqlx::query(
         "SELECT starts_at, attendance FROM client_sessions WHERE practice_id = $1 AND client_id = $2 \
            AND ((attendance = 'attended' AND starts_at <= $3) OR (attendance = 'scheduled' AND starts_at > $3))",
@@ -86,7 +92,7 @@ async fn client_sessions(tx: &mut Tx, practice_id: PracticeId, client_id: Client
     .bind(practice_id.to_string())
     .bind(client_id.to_string())
     .bind(now)
-    .fetch_all(&mut **tx)
+    .fetch_all(conn)
     .await?;
     let mut facts = SessionFacts::default();
     for r in &rows {
@@ -106,15 +112,18 @@ fn add_session(facts: &mut SessionFacts, r: &AnyRow) -> Result<(), StoreError> {
 }
 
 /// One client's active schedules with their due state at `ctx.now`.
+///
+/// On a plain connection or a transaction's: its two statements need no common snapshot (a
+/// session recorded between them only moves a due date, as it would a moment later).
 pub(super) async fn client_schedules(
-    tx: &mut Tx,
+    conn: &mut AnyConnection,
     ctx: &Ctx,
     practice_id: PracticeId,
     client_id: ClientId,
 ) -> Result<Vec<ScheduleRow>, StoreError> {
-    let rows = schedule_rows(tx, practice_id, client_id).await?;
+    let rows = schedule_rows(&mut *conn, practice_id, client_id).await?;
     let needs_sessions = rows.iter().map(frequency_from).collect::<Result<Vec<_>, _>>()?.contains(&Frequency::EverySession);
-    let sessions = if needs_sessions { Some(client_sessions(tx, practice_id, client_id, ctx.ts()).await?) } else { None };
+    let sessions = if needs_sessions { Some(client_sessions(conn, practice_id, client_id, ctx.ts()).await?) } else { None };
     rows.iter()
         .map(|r| {
             let frequency = frequency_from(r)?;
@@ -229,11 +238,11 @@ pub async fn remove_schedule(store: &Store, ctx: &Ctx, access: &RecordAccess, id
 
 /// The client's active schedules, by instrument id, each with what is due at `ctx.now`.
 pub async fn list_schedules(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<Vec<ScheduleRow>, StoreError> {
-    let mut tx = store.begin_read().await?;
-    let out = client_schedules(&mut tx, ctx, access.practice_id(), access.client_id()).await?;
+    let mut conn = store.pool().acquire().await?;
+    let out = client_schedules(&mut conn, ctx, access.practice_id(), access.client_id()).await?;
+    drop(conn);
     let mut ev = record_event(ctx, access, "schedule.list", "measure_schedule");
     ev.detail = format!("basis={} count={}", access.basis().as_str(), out.len());
-    tx.commit().await?;
     store.audit_read(ctx, ev).await?;
     Ok(out)
 }
