@@ -89,8 +89,9 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Engine), StoreError> {
 /// Reads each durability setting back; refuses to run with anything else.
 pub async fn verify_sqlite_settings(pool: &AnyPool) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await?;
+    let busy_timeout = BUSY_TIMEOUT_MS.to_string();
     let checks: [(&str, &str); 4] =
-        [("PRAGMA journal_mode", "wal"), ("PRAGMA synchronous", "2"), ("PRAGMA foreign_keys", "1"), ("PRAGMA busy_timeout", "5000")];
+        [("PRAGMA journal_mode", "wal"), ("PRAGMA synchronous", "2"), ("PRAGMA foreign_keys", "1"), ("PRAGMA busy_timeout", &busy_timeout)];
     for (pragma, want) in checks {
         let row = sqlx::query(pragma).fetch_one(&mut *conn).await?;
         let got: String = match row.try_get::<String, _>(0) {
@@ -101,7 +102,6 @@ pub async fn verify_sqlite_settings(pool: &AnyPool) -> Result<(), StoreError> {
             return Err(StoreError::Config(format!("{pragma} is {got}, expected {want}")));
         }
     }
-    let _ = BUSY_TIMEOUT_MS;
     Ok(())
 }
 
@@ -183,6 +183,12 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use crate::Store;
     use crate::crypto::PracticeKey;
+
+    /// The connection pragmas are a string literal: they must set the timeout checked at start.
+    #[test]
+    fn connection_pragmas_set_the_checked_busy_timeout() {
+        assert!(super::SQLITE_CONNECTION_PRAGMAS.contains(&format!("PRAGMA busy_timeout={};", super::BUSY_TIMEOUT_MS)));
+    }
 
     fn main_file_holds(path: &std::path::Path, marker: &[u8]) -> bool {
         std::fs::read(path).unwrap().windows(marker.len()).any(|w| w == marker)
