@@ -264,7 +264,7 @@ impl Store {
     /// A read transaction: a consistent snapshot without the write lock (reads defer their
     /// audit entries to `flush_audit`), for reads of more than one statement. A single
     /// statement is consistent on its own: it goes to the pool, sparing the BEGIN and COMMIT
-    /// round trips (on the record page's hot path, two of about twenty).
+    /// round trips.
     pub async fn begin_read(&self) -> Result<Tx, StoreError> {
         Ok(Tx { inner: self.pool.begin().await?, engine: self.engine, _write: None })
     }
