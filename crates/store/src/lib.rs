@@ -74,6 +74,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// A portal submission of a questionnaire the client is not (or no longer) asked to
+    /// complete: no active schedule for it.
+    #[error("this questionnaire has not been assigned to you")]
+    NotAssigned,
     #[error("{0}")]
     Config(String),
     #[error("{0}")]
@@ -304,22 +308,37 @@ impl Store {
             return Ok(());
         }
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.write_grouped(GroupedWrite::Audit(events, reply)).await;
-        answer.await.unwrap_or_else(|_| Err(StoreError::Unavailable("the audit entries could not be committed".into())))
+        self.write_grouped(GroupedWrite::Audit(events, reply), answer)
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("the audit entries could not be committed".into())))
     }
 
-    /// Group commit: queues `write` and returns once a leader has run it, in a write transaction
-    /// shared with concurrent writes, and answered it (through the sender it carries) after that
-    /// transaction committed durably, or failed.
-    pub(crate) async fn write_grouped(&self, write: GroupedWrite) {
+    /// Group commit: queues `write` and waits for its answer (`answer`, the receiving end of the
+    /// sender it carries). Until the answer comes, it waits to lead: the leader takes every write
+    /// queued so far and runs them in one write transaction, which answers each once committed
+    /// durably, or failed. A write answered while it waits to lead never leads: if every writer
+    /// took its turn, a batch's writers would wait behind each other's turns and batches would
+    /// stay small under load.
+    pub(crate) async fn write_grouped<T>(
+        &self,
+        write: GroupedWrite,
+        mut answer: tokio::sync::oneshot::Receiver<T>,
+    ) -> Result<T, tokio::sync::oneshot::error::RecvError> {
         self.writes.pending_lock().push(write);
-        let _leader = self.writes.leader.lock().await;
-        let batch = std::mem::take(&mut *self.writes.pending_lock());
-        if !batch.is_empty() {
-            // A task of its own: if this request is dropped (client gone, timeout), the writes
-            // it carries for the others still run and commit.
-            let store = self.clone();
-            let _ = tokio::spawn(async move { store.run_grouped(batch).await }).await;
+        loop {
+            tokio::select! {
+                biased;
+                answered = &mut answer => return answered,
+                _leader = self.writes.leader.lock() => {
+                    let batch = std::mem::take(&mut *self.writes.pending_lock());
+                    if !batch.is_empty() {
+                        // A task of its own: if this request is dropped (client gone, timeout),
+                        // the writes it carries for the others still run and commit.
+                        let store = self.clone();
+                        let _ = tokio::spawn(async move { store.run_grouped(batch).await }).await;
+                    }
+                }
+            }
         }
     }
 
@@ -339,7 +358,7 @@ impl Store {
         let outcome = async {
             let mut tx = self.begin().await?;
             let mut entries = Vec::new();
-            let answers = measures::write_responses(&mut tx, &responses, &mut entries).await?;
+            let answers = measures::write_responses(self, &mut tx, &responses, &mut entries).await?;
             for (events, _) in &audits {
                 entries.extend(events.iter().cloned());
             }

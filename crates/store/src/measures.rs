@@ -45,7 +45,8 @@ mod schedules;
 mod writes;
 
 pub use definitions::{
-    DefinitionFormat, ImportedDefinition, import_definition, import_fhir_definition_as, list_imported_definitions, practice_registry,
+    DefinitionFormat, ImportedDefinition, import_definition, import_fhir_definition_as, list_imported_definitions, practice_instrument,
+    practice_registry,
 };
 pub use portal::{
     PORTAL_LINK_MAX_TTL, PORTAL_PIN_THROTTLE, PORTAL_SESSION_TTL, PortalError, PortalLinkRow, PortalResponse, create_portal_link,

@@ -130,6 +130,33 @@ async fn record_and_list_responses(env: &Env) {
 }
 both_engines!(record_and_list_responses);
 
+/// A note is sealed with the client's data key, read only for a submission that has one; a
+/// replay of such a response without its note reads the key to return the stored note.
+async fn notes_are_sealed_and_replays_read_the_key(env: &Env) {
+    let access = env.access().await;
+    let note = "Slept badly after the move";
+    let mut with_note = phq9(&[1; 9], ctx().ts() - DAY, ResponseSource::Api);
+    with_note.note = Some(note.into());
+    with_note.idempotency_key = Some("noted-1".into());
+    let stored = measures::record_response(&env.store, &ctx(), &access, with_note.clone()).await.unwrap();
+    assert_eq!(stored.note.as_deref(), Some(note));
+    let row = sqlx::query("SELECT note_ct FROM measure_responses WHERE id = $1")
+        .bind(stored.id.to_string())
+        .fetch_one(env.store.pool())
+        .await
+        .unwrap();
+    let sealed: Vec<u8> = row.try_get("note_ct").unwrap();
+    assert!(!sealed.is_empty() && !String::from_utf8_lossy(&sealed).contains("Slept"), "stored sealed");
+    let mut again = with_note;
+    again.note = None;
+    let replayed = measures::record_response(&env.store, &ctx_at(5), &access, again).await.unwrap();
+    assert_eq!((replayed.id, replayed.note.as_deref()), (stored.id, Some(note)), "the replay returns the stored note");
+    let listed = measures::list_responses(&env.store, &ctx(), &access, None).await.unwrap();
+    assert_eq!(listed.iter().map(|r| r.note.as_deref()).collect::<Vec<_>>(), [Some(note)]);
+    assert_chain_intact(env).await;
+}
+both_engines!(notes_are_sealed_and_replays_read_the_key);
+
 async fn no_access_across_care_teams_and_practices(env: &Env) {
     let access = env.access().await;
     measures::record_response(&env.store, &ctx(), &access, phq9(&[1; 9], ctx().ts(), ResponseSource::Paper)).await.unwrap();
@@ -317,7 +344,7 @@ async fn portal_link_lifecycle(env: &Env) {
     assert_eq!(measures::portal_record_response(&env.store, &ctx_at(130), &portal, c).await.unwrap().id, rec.id);
     // Only what is assigned.
     let err = measures::portal_record_response(&env.store, &ctx(), &portal, phq9(&[0; 9], t, ResponseSource::Portal)).await.unwrap_err();
-    assert!(matches!(err, StoreError::Invalid(_)));
+    assert!(matches!(err, StoreError::NotAssigned), "{err:?}");
     let due = measures::portal_due(&env.store, &ctx_at(180), &portal).await.unwrap();
     assert!(!due[0].due.is_due);
     // Own trend and own notes; never the clinician's note.

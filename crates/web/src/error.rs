@@ -64,6 +64,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::Invalid(m) => AppError::Unprocessable(m),
+            StoreError::NotAssigned => AppError::Conflict(StoreError::NotAssigned.to_string()),
             StoreError::Unavailable(_) => AppError::Unavailable,
             // sqlx errors may quote a failing query's parameters, so they are logged by
             // kind only, never shown.

@@ -311,6 +311,24 @@ async fn forms_validate_and_refuse_unassigned(app: TestApp) {
         let (s, _) = post_form(&app, path, &cookie, &[("item_q1".into(), "1".into())]).await;
         assert_eq!(s, 409);
     }
+    // A complete, valid form is refused the same way, by the store as it stores: for an
+    // instrument never assigned, and for one whose schedule ended after the form was opened.
+    let gad7: Vec<(String, String)> = (1..=7).map(|i| (format!("item_q{i}"), "1".to_owned())).collect();
+    let (s, body) = post_form(&app, "/portal/forms/gad7", &cookie, &gad7).await;
+    assert_eq!(s, 409, "{body}");
+    assert!(body.contains("not asked you to complete"));
+    let ctx = app.ctx();
+    let access = clients::record_access(&app.store, &ctx, &w.owner.user.actor(), w.client).await.unwrap();
+    let wsas = measures::set_schedule(&app.store, &ctx, &access, &InstrumentId::parse("wsas").unwrap(), Frequency::Once).await.unwrap();
+    let (s, _) = text(app.page("GET", "/portal/forms/wsas", Some(&cookie), None).await).await;
+    assert_eq!(s, 200);
+    measures::remove_schedule(&app.store, &ctx, &access, wsas).await.unwrap();
+    let wsas_form: Vec<(String, String)> =
+        ["work", "home", "social", "private", "relationships"].iter().map(|i| (format!("item_{i}"), "2".to_owned())).collect();
+    let (s, body) = post_form(&app, "/portal/forms/wsas", &cookie, &wsas_form).await;
+    assert_eq!(s, 409, "{body}");
+    assert!(body.contains("not asked you to complete"));
+    assert!(measures::list_responses(&app.store, &ctx, &access, None).await.unwrap().is_empty(), "nothing stored");
     // A missing answer: the form again, the answers kept, the item named.
     let mut form = phq9(["2", "1", "0", "1", "3", "0", "1", "0", "0"]);
     form.retain(|(k, _)| k != "item_q4");
@@ -333,8 +351,6 @@ async fn forms_validate_and_refuse_unassigned(app: TestApp) {
         let (s, _) = post_form(&app, "/portal/forms/phq9", &cookie, &form).await;
         assert_eq!(s, 200);
     }
-    let ctx = app.ctx();
-    let access = clients::record_access(&app.store, &ctx, &w.owner.user.actor(), w.client).await.unwrap();
     assert_eq!(measures::list_responses(&app.store, &ctx, &access, None).await.unwrap().len(), 1);
 }
 both_engines!(forms_validate_and_refuse_unassigned);

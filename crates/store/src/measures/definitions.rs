@@ -169,13 +169,7 @@ async fn latest_imports(store: &Store, practice_id: PracticeId) -> Result<Vec<(s
 /// imported id. An imported id that a later release also ships is left out (with a warning
 /// in the log): the shipped definition wins.
 pub async fn practice_registry(store: &Store, practice_id: PracticeId) -> Result<Arc<Registry>, StoreError> {
-    // The shipped definitions are parsed and validated once per process, and shared as they are
-    // by every practice that has imported none (most requests), not copied per request.
-    static SHIPPED: std::sync::OnceLock<Result<Arc<Registry>, String>> = std::sync::OnceLock::new();
-    let shipped = SHIPPED
-        .get_or_init(|| Registry::shipped().map(Arc::new).map_err(|e| e.to_string()))
-        .clone()
-        .map_err(|e| StoreError::Config(format!("shipped instruments: {e}")))?;
+    let shipped = shipped()?;
     let imports = latest_imports(store, practice_id).await?;
     if imports.is_empty() {
         return Ok(shipped);
@@ -188,6 +182,26 @@ pub async fn practice_registry(store: &Store, practice_id: PracticeId) -> Result
         }
     }
     Ok(Arc::new(registry))
+}
+
+/// One of the practice's instruments by id (as [`practice_registry`] has it). A shipped id is
+/// answered without reading the imports, since the shipped definition wins: a submission of a
+/// shipped questionnaire costs no read of the definitions.
+pub async fn practice_instrument(store: &Store, practice_id: PracticeId, id: &str) -> Result<Option<Instrument>, StoreError> {
+    if let Some(def) = shipped()?.get(id) {
+        return Ok(Some(def.clone()));
+    }
+    Ok(practice_registry(store, practice_id).await?.get(id).cloned())
+}
+
+/// The shipped definitions, parsed and validated once per process and shared as they are by
+/// every practice that has imported none (most requests), not copied per request.
+fn shipped() -> Result<Arc<Registry>, StoreError> {
+    static SHIPPED: std::sync::OnceLock<Result<Arc<Registry>, String>> = std::sync::OnceLock::new();
+    SHIPPED
+        .get_or_init(|| Registry::shipped().map(Arc::new).map_err(|e| e.to_string()))
+        .clone()
+        .map_err(|e| StoreError::Config(format!("shipped instruments: {e}")))
 }
 
 /// The practice's imported definitions (latest version of each id), by id.

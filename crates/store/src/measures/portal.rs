@@ -4,7 +4,7 @@
 
 use super::responses::{NewResponse, ResponseRecord, ResponseSource, instrument_from, open_note, source_from};
 use super::schedules::{DueMeasure, client_schedules};
-use super::writes::{ResponseEvent, Writer, prepare, submit, write_key};
+use super::writes::{ResponseEvent, Writer, prepare, sealing_key, submit};
 use super::{portal_event, record_event};
 use crate::accounts::{self, ThrottlePolicy, parse_id, secret_hash};
 use crate::audit::{self, SYSTEM_CHAIN};
@@ -396,8 +396,8 @@ pub async fn portal_record_response(
 ) -> Result<ResponseRecord, StoreError> {
     input.completed_at = ctx.ts();
     input.source = ResponseSource::Portal;
-    let key = write_key(store, access.practice_id(), access.client_id()).await?;
-    let prepared = prepare(ctx, access.practice_id(), access.client_id(), input, Writer::Portal(access.link_id()), &key)?;
+    let key = sealing_key(store, access.practice_id(), access.client_id(), &input).await?;
+    let prepared = prepare(ctx, access.practice_id(), access.client_id(), input, Writer::Portal(access.link_id()), key.as_ref())?;
     let (c, access) = (ctx.clone(), *access);
     let event: ResponseEvent = Box::new(move |record, replay| {
         let mut ev = portal_event(&c, &access, "portal.response.create");

@@ -36,14 +36,15 @@ pub(super) struct Prepared {
     note_ct: Option<Vec<u8>>,
 }
 
-/// Checks `input` (see [`check_new`]) and prepares it for storing under `ctx`'s time.
+/// Checks `input` (see [`check_new`]) and prepares it for storing under `ctx`'s time. `key` is
+/// the client's data key when `input` has a note to seal ([`sealing_key`]).
 pub(super) fn prepare(
     ctx: &Ctx,
     practice_id: PracticeId,
     client_id: ClientId,
     input: NewResponse,
     writer: Writer,
-    key: &DataKey,
+    key: Option<&DataKey>,
 ) -> Result<Prepared, StoreError> {
     let note = check_new(ctx, &input)?;
     let json =
@@ -52,7 +53,11 @@ pub(super) fn prepare(
     let flags_json = json("flags", serde_json::to_string(&input.score.flags))?;
     let score_json = json("score", serde_json::to_string(&input.score))?;
     let id: ResponseId = ctx.new_id(ResponseId::new_at);
-    let note_ct = note.as_deref().map(|n| key.seal_str(n, &note_aad(&id.to_string()))).transpose()?;
+    let note_ct = match (note.as_deref(), key) {
+        (Some(n), Some(key)) => Some(key.seal_str(n, &note_aad(&id.to_string()))?),
+        (Some(_), None) => return Err(StoreError::Unavailable("the note could not be sealed: no data key was read".into())),
+        (None, _) => None,
+    };
     let (entered_by, portal_link_id) = match writer {
         Writer::Staff(u) => (Some(u), None),
         Writer::Portal(l) => (None, Some(l)),
@@ -138,8 +143,9 @@ async fn insert_prepared(tx: &mut Tx, rows: &[&Prepared]) -> Result<HashSet<Resp
 
 /// Why [`insert_prepared`] skipped a row, in the order a reader expects: an unassigned
 /// questionnaire (portal), an absent or archived client, then a reused idempotency key: the
-/// stored response if the submission is the same (a replay), else a conflict. Reads only.
-async fn not_inserted(tx: &mut Tx, p: &Prepared, key: &DataKey) -> Result<ResponseRecord, StoreError> {
+/// stored response if the submission is the same (a replay), else a conflict. Reads only; reads
+/// the client's data key for a replay when `key` is `None`.
+async fn not_inserted(store: &Store, tx: &mut Tx, p: &Prepared, key: Option<&DataKey>) -> Result<ResponseRecord, StoreError> {
     let r = &p.record;
     if matches!(p.writer, Writer::Portal(_)) {
         let assigned = sqlx::query(
@@ -151,7 +157,7 @@ async fn not_inserted(tx: &mut Tx, p: &Prepared, key: &DataKey) -> Result<Respon
         .fetch_optional(&mut **tx)
         .await?;
         if assigned.is_none() {
-            return Err(StoreError::Invalid("this questionnaire has not been assigned to you".into()));
+            return Err(StoreError::NotAssigned);
         }
     }
     require_active_client(tx, p.practice_id, r.client_id, "recording measures").await?;
@@ -173,6 +179,14 @@ async fn not_inserted(tx: &mut Tx, p: &Prepared, key: &DataKey) -> Result<Respon
             if !same {
                 return Err(StoreError::Conflict("this idempotency key was already used for a different submission".into()));
             }
+            let read;
+            let key = match key {
+                Some(key) => key,
+                None => {
+                    read = data_key(store, &mut **tx, p.practice_id, &r.client_id.to_string()).await?;
+                    &read
+                }
+            };
             return record_from(key, &row);
         }
     }
@@ -213,7 +227,7 @@ pub(crate) type ResponseEvent = Box<dyn Fn(&ResponseRecord, bool) -> audit::Audi
 pub(crate) struct ResponseWrite {
     ctx: Ctx,
     prepared: Prepared,
-    key: DataKey,
+    key: Option<DataKey>,
     event: ResponseEvent,
     queued: Vec<audit::AuditEvent>,
     reply: tokio::sync::oneshot::Sender<Result<ResponseRecord, StoreError>>,
@@ -231,6 +245,7 @@ impl ResponseWrite {
 /// `entries`. Returns each write's answer; a refusal touches nothing, a database error is
 /// returned and fails the batch.
 pub(crate) async fn write_responses(
+    store: &Store,
     tx: &mut Tx,
     writes: &[ResponseWrite],
     entries: &mut Vec<audit::AuditEvent>,
@@ -243,7 +258,7 @@ pub(crate) async fn write_responses(
             answers.push(Ok((w.prepared.record.clone(), false)));
             continue;
         }
-        match not_inserted(tx, &w.prepared, &w.key).await {
+        match not_inserted(store, tx, &w.prepared, w.key.as_ref()).await {
             Ok(replayed) => answers.push(Ok((replayed, true))),
             Err(e @ StoreError::Db(_)) => return Err(e),
             Err(refused) => answers.push(Err(refused)),
@@ -267,21 +282,34 @@ pub(super) async fn submit(
     store: &Store,
     ctx: &Ctx,
     prepared: Prepared,
-    key: DataKey,
+    key: Option<DataKey>,
     event: ResponseEvent,
 ) -> Result<ResponseRecord, StoreError> {
     let queued = Store::queued(ctx);
     let n = queued.len();
     let (reply, answer) = tokio::sync::oneshot::channel();
-    store.write_grouped(GroupedWrite::Response(Box::new(ResponseWrite { ctx: ctx.clone(), prepared, key, event, queued, reply }))).await;
-    let outcome = answer.await.unwrap_or_else(|_| Err(StoreError::Unavailable("the write could not be committed".into())))?;
+    let write = GroupedWrite::Response(Box::new(ResponseWrite { ctx: ctx.clone(), prepared, key, event, queued, reply }));
+    let outcome = store
+        .write_grouped(write, answer)
+        .await
+        .unwrap_or_else(|_| Err(StoreError::Unavailable("the write could not be committed".into())))?;
     Store::forget_queued(ctx, n);
     Ok(outcome)
 }
 
-/// The client's data key for a write, read before the write's transaction (keys never change).
-pub(super) async fn write_key(store: &Store, practice_id: PracticeId, client_id: ClientId) -> Result<DataKey, StoreError> {
-    data_key(store, store.pool(), practice_id, &client_id.to_string()).await
+/// The client's data key when `input` has a note to seal, read before the write's transaction
+/// (keys never change). Most submissions have no note: they read no key (a replay reads it if
+/// the stored response has a note).
+pub(super) async fn sealing_key(
+    store: &Store,
+    practice_id: PracticeId,
+    client_id: ClientId,
+    input: &NewResponse,
+) -> Result<Option<DataKey>, StoreError> {
+    if input.note.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(data_key(store, store.pool(), practice_id, &client_id.to_string()).await?))
 }
 
 /// Records a completed questionnaire for the client (staff: in session, a paper form with its
@@ -294,8 +322,8 @@ pub async fn record_response(store: &Store, ctx: &Ctx, access: &RecordAccess, in
     if input.source == ResponseSource::Portal {
         return Err(StoreError::Invalid("only the client portal records portal responses".into()));
     }
-    let key = write_key(store, access.practice_id(), access.client_id()).await?;
-    let prepared = prepare(ctx, access.practice_id(), access.client_id(), input, Writer::Staff(access.actor().user_id), &key)?;
+    let key = sealing_key(store, access.practice_id(), access.client_id(), &input).await?;
+    let prepared = prepare(ctx, access.practice_id(), access.client_id(), input, Writer::Staff(access.actor().user_id), key.as_ref())?;
     let (c, access) = (ctx.clone(), *access);
     let event: ResponseEvent = Box::new(move |record, replay| {
         let mut ev = record_event(&c, &access, if replay { "response.replay" } else { "response.create" }, "measure_response");
@@ -318,13 +346,13 @@ pub async fn record_responses_bulk(store: &Store, ctx: &Ctx, access: &RecordAcce
     let writer = Writer::Staff(access.actor().user_id);
     let prepared = inputs
         .into_iter()
-        .map(|i| prepare(ctx, access.practice_id(), access.client_id(), i, writer, &key))
+        .map(|i| prepare(ctx, access.practice_id(), access.client_id(), i, writer, Some(&key)))
         .collect::<Result<Vec<_>, _>>()?;
     let rows: Vec<&Prepared> = prepared.iter().collect();
     let stored = insert_prepared(&mut tx, &rows).await?;
     let mut entries = Vec::with_capacity(n);
     for p in &prepared {
-        let record = if stored.contains(&p.record.id) { p.record.clone() } else { not_inserted(&mut tx, p, &key).await? };
+        let record = if stored.contains(&p.record.id) { p.record.clone() } else { not_inserted(store, &mut tx, p, Some(&key)).await? };
         let mut ev = record_event(ctx, access, "response.create", "measure_response");
         ev.record_id = Some(record.id.to_string());
         ev.detail = format!("basis={} instrument={} source={} bulk", access.basis().as_str(), record.instrument, record.source.as_str());

@@ -81,14 +81,11 @@ pub async fn create_response(
 ) -> ApiResult<Response> {
     let id: ClientId = parse_path_id(&id)?;
     let access = clients::record_access(&state.store, &caller.ctx, &caller.actor(), id).await?;
-    let registry = registry(&state, caller.user.practice_id).await?;
-    let def = registry.get(body.instrument.trim()).ok_or_else(|| {
-        AppError::Unprocessable(format!(
-            "unknown instrument {:?}; known: {}",
-            body.instrument,
-            registry.ids().map(|i| i.as_str()).collect::<Vec<_>>().join(", ")
-        ))
-    })?;
+    let Some(def) = store_measures::practice_instrument(&state.store, caller.user.practice_id, body.instrument.trim()).await? else {
+        let registry = registry(&state, caller.user.practice_id).await?;
+        let known = registry.ids().map(|i| i.as_str()).collect::<Vec<_>>().join(", ");
+        return Err(AppError::Unprocessable(format!("unknown instrument {:?}; known: {known}", body.instrument)).into());
+    };
     let completed_at = parse_rfc3339(&body.completed_at, "completed_at")?.unix_timestamp();
     let source = match body.source.as_deref() {
         None | Some("api") => ResponseSource::Api,
@@ -96,7 +93,7 @@ pub async fn create_response(
         Some("paper") => ResponseSource::Paper,
         Some(_) => return Err(AppError::Unprocessable("source must be api, clinician or paper".into()).into()),
     };
-    let mut new = NewResponse::scored(def, body.answers, completed_at, source).map_err(|e| AppError::Unprocessable(e.to_string()))?;
+    let mut new = NewResponse::scored(&def, body.answers, completed_at, source).map_err(|e| AppError::Unprocessable(e.to_string()))?;
     new.note = body.note.filter(|n| !n.trim().is_empty());
     new.idempotency_key = body.idempotency_key;
     let rec = store_measures::record_response(&state.store, &caller.ctx, &access, new).await?;

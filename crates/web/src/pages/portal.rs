@@ -467,24 +467,50 @@ async fn home_page(state: &AppState, caller: &PortalCaller) -> Result<HomePage, 
 // ---- questionnaires ---------------------------------------------------------------------
 
 /// The instrument, when it is in the practice's registry and assigned to this client now.
-async fn assigned_instrument(state: &AppState, caller: &PortalCaller, raw: &str) -> Result<Instrument, Response> {
-    let not_assigned = || {
-        message(
-            StatusCode::CONFLICT,
-            "This questionnaire is not on your list",
-            "Your therapist has not asked you to complete this questionnaire at the moment.",
-            Some("Your page shows what you are asked to complete."),
-            true,
-        )
-    };
+fn not_assigned() -> Response {
+    message(
+        StatusCode::CONFLICT,
+        "This questionnaire is not on your list",
+        "Your therapist has not asked you to complete this questionnaire at the moment.",
+        Some("Your page shows what you are asked to complete."),
+        true,
+    )
+}
+
+/// The practice's definition of the instrument named in the path, if there is one.
+async fn path_instrument(state: &AppState, caller: &PortalCaller, raw: &str) -> Result<Instrument, Response> {
     let Ok(id) = InstrumentId::parse(raw) else { return Err(not_assigned()) };
-    let registry = measures::practice_registry(&state.store, caller.access.practice_id()).await.map_err(|e| store_failure(e, true))?;
-    let Some(def) = registry.get(id.as_str()) else { return Err(not_assigned()) };
+    match measures::practice_instrument(&state.store, caller.access.practice_id(), id.as_str()).await {
+        Ok(Some(def)) => Ok(def),
+        Ok(None) => Err(not_assigned()),
+        Err(e) => Err(store_failure(e, true)),
+    }
+}
+
+/// The instrument named in the path, if the client is asked to complete it.
+async fn assigned_instrument(state: &AppState, caller: &PortalCaller, raw: &str) -> Result<Instrument, Response> {
+    let def = path_instrument(state, caller, raw).await?;
     let due = measures::portal_due(&state.store, &caller.ctx, &caller.access).await.map_err(|e| store_failure(e, true))?;
-    if !due.iter().any(|d| d.instrument == id) {
+    if !due.iter().any(|d| d.instrument == *def.id()) {
         return Err(not_assigned());
     }
-    Ok(def.clone())
+    Ok(def)
+}
+
+/// A submission refused before anything was stored: the form again, with the answers given and
+/// what to correct, when the client is asked to complete it; else the "not on your list" page.
+async fn form_again(
+    state: &AppState,
+    caller: &PortalCaller,
+    raw: &str,
+    answers: &HashMap<String, String>,
+    key: String,
+    (status, msg): (StatusCode, String),
+) -> Response {
+    match assigned_instrument(state, caller, raw).await {
+        Ok(def) => (status, render(&form_page(&def, answers, key, Some(msg)))).into_response(),
+        Err(resp) => resp,
+    }
 }
 
 fn new_idempotency_key() -> String {
@@ -533,14 +559,16 @@ fn score_message(def: &Instrument, e: &ScoreError) -> String {
 }
 
 /// `POST /portal/forms/{instrument}`: scores and saves the answers, then says thank you (with
-/// crisis resources when an answer raised the safety flag).
+/// crisis resources when an answer raised the safety flag). Whether the client is asked to
+/// complete it is checked by the store as it stores (an unassigned one is refused, nothing
+/// stored), so a submission reads no schedules; a refused one does, to choose its page.
 pub async fn submit(
     State(state): State<AppState>,
     caller: PortalCaller,
     Path(instrument): Path<String>,
     PageForm(form): PageForm<HashMap<String, String>>,
 ) -> Response {
-    let def = match assigned_instrument(&state, &caller, &instrument).await {
+    let def = match path_instrument(&state, &caller, &instrument).await {
         Ok(def) => def,
         Err(resp) => return resp,
     };
@@ -549,47 +577,46 @@ pub async fn submit(
         .map(|k| k.trim().to_owned())
         .filter(|k| !k.is_empty() && k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
         .unwrap_or_else(new_idempotency_key);
-    let again = |status: StatusCode, msg: String, key: String| (status, render(&form_page(&def, &form, key, Some(msg)))).into_response();
-    let (answers, note) = match questionnaire::answers_from_form(&def, &form) {
-        Ok(v) => v,
-        Err(e) => return again(StatusCode::UNPROCESSABLE_ENTITY, e.public_message(), key),
+    let input = match checked_input(&def, &form, caller.ctx.ts(), &key) {
+        Ok(input) => input,
+        Err(msg) => return form_again(&state, &caller, &instrument, &form, key, (StatusCode::UNPROCESSABLE_ENTITY, msg)).await,
     };
-    if let Some(text) = first_unanswered(&def, answers.as_slice()) {
-        return again(StatusCode::UNPROCESSABLE_ENTITY, format!("Please answer \"{text}\"."), key);
+    match measures::portal_record_response(&state.store, &caller.ctx, &caller.access, input).await {
+        Ok(record) => render(&ThanksPage {
+            title: "Thank you".into(),
+            signed_in: true,
+            name: def.name().to_owned(),
+            safety: record.flags.iter().any(|f| f.as_str() == "safety"),
+            crisis_lines: &concord_domain::records::CRISIS_LINES,
+        }),
+        Err(StoreError::Invalid(m)) => form_again(&state, &caller, &instrument, &form, key, (StatusCode::UNPROCESSABLE_ENTITY, m)).await,
+        Err(StoreError::NotAssigned) => not_assigned(),
+        Err(StoreError::Conflict(_)) => {
+            let msg = "This form was already sent with different answers. Please check your answers and send them again.";
+            form_again(&state, &caller, &instrument, &form, new_idempotency_key(), (StatusCode::CONFLICT, msg.into())).await
+        }
+        Err(e) => store_failure(e, true),
     }
-    let scored = match score::score(&def, &answers) {
-        Ok(s) => s,
-        Err(e) => return again(StatusCode::UNPROCESSABLE_ENTITY, score_message(&def, &e), key),
-    };
-    let input = NewResponse {
+}
+
+/// The answers of a submitted form, scored, as a portal response dated `now`; else what the
+/// client should correct.
+fn checked_input(def: &Instrument, form: &HashMap<String, String>, now: i64, key: &str) -> Result<NewResponse, String> {
+    let (answers, note) = questionnaire::answers_from_form(def, form).map_err(|e| e.public_message())?;
+    if let Some(text) = first_unanswered(def, answers.as_slice()) {
+        return Err(format!("Please answer \"{text}\"."));
+    }
+    let score = score::score(def, &answers).map_err(|e| score_message(def, &e))?;
+    Ok(NewResponse {
         instrument: def.id().clone(),
         instrument_version: def.version().to_owned(),
         answers,
-        score: scored,
-        completed_at: caller.ctx.ts(),
+        score,
+        completed_at: now,
         source: ResponseSource::Portal,
         note,
-        idempotency_key: Some(key.clone()),
-    };
-    match measures::portal_record_response(&state.store, &caller.ctx, &caller.access, input).await {
-        Ok(record) => {
-            let safety = record.flags.iter().any(|f| f.as_str() == "safety");
-            render(&ThanksPage {
-                title: "Thank you".into(),
-                signed_in: true,
-                name: def.name().to_owned(),
-                safety,
-                crisis_lines: &concord_domain::records::CRISIS_LINES,
-            })
-        }
-        Err(StoreError::Invalid(m)) => again(StatusCode::UNPROCESSABLE_ENTITY, m, key),
-        Err(StoreError::Conflict(_)) => again(
-            StatusCode::CONFLICT,
-            "This form was already sent with different answers. Please check your answers and send them again.".into(),
-            new_idempotency_key(),
-        ),
-        Err(e) => store_failure(e, true),
-    }
+        idempotency_key: Some(key.to_owned()),
+    })
 }
 
 /// `POST /portal/logout`: ends the portal session and clears its cookie.
