@@ -466,7 +466,7 @@ async fn home_page(state: &AppState, caller: &PortalCaller) -> Result<HomePage, 
 
 // ---- questionnaires ---------------------------------------------------------------------
 
-/// The instrument, when it is in the practice's registry and assigned to this client now.
+/// The page for a questionnaire the client is not asked to complete (or that does not exist).
 fn not_assigned() -> Response {
     message(
         StatusCode::CONFLICT,
@@ -487,14 +487,17 @@ async fn path_instrument(state: &AppState, caller: &PortalCaller, raw: &str) -> 
     }
 }
 
-/// The instrument named in the path, if the client is asked to complete it.
+/// The instrument named in the path, if the client is asked to complete it now.
 async fn assigned_instrument(state: &AppState, caller: &PortalCaller, raw: &str) -> Result<Instrument, Response> {
     let def = path_instrument(state, caller, raw).await?;
-    let due = measures::portal_due(&state.store, &caller.ctx, &caller.access).await.map_err(|e| store_failure(e, true))?;
-    if !due.iter().any(|d| d.instrument == *def.id()) {
-        return Err(not_assigned());
-    }
+    require_assigned(state, caller, &def).await?;
     Ok(def)
+}
+
+/// The "not on your list" page unless the client has an active schedule for `def`.
+async fn require_assigned(state: &AppState, caller: &PortalCaller, def: &Instrument) -> Result<(), Response> {
+    let due = measures::portal_due(&state.store, &caller.ctx, &caller.access).await.map_err(|e| store_failure(e, true))?;
+    if due.iter().any(|d| d.instrument == *def.id()) { Ok(()) } else { Err(not_assigned()) }
 }
 
 /// A submission refused before anything was stored: the form again, with the answers given and
@@ -502,13 +505,13 @@ async fn assigned_instrument(state: &AppState, caller: &PortalCaller, raw: &str)
 async fn form_again(
     state: &AppState,
     caller: &PortalCaller,
-    raw: &str,
+    def: &Instrument,
     answers: &HashMap<String, String>,
     key: String,
     (status, msg): (StatusCode, String),
 ) -> Response {
-    match assigned_instrument(state, caller, raw).await {
-        Ok(def) => (status, render(&form_page(&def, answers, key, Some(msg)))).into_response(),
+    match require_assigned(state, caller, def).await {
+        Ok(()) => (status, render(&form_page(def, answers, key, Some(msg)))).into_response(),
         Err(resp) => resp,
     }
 }
@@ -579,7 +582,7 @@ pub async fn submit(
         .unwrap_or_else(new_idempotency_key);
     let input = match checked_input(&def, &form, caller.ctx.ts(), &key) {
         Ok(input) => input,
-        Err(msg) => return form_again(&state, &caller, &instrument, &form, key, (StatusCode::UNPROCESSABLE_ENTITY, msg)).await,
+        Err(msg) => return form_again(&state, &caller, &def, &form, key, (StatusCode::UNPROCESSABLE_ENTITY, msg)).await,
     };
     match measures::portal_record_response(&state.store, &caller.ctx, &caller.access, input).await {
         Ok(record) => render(&ThanksPage {
@@ -589,11 +592,11 @@ pub async fn submit(
             safety: record.flags.iter().any(|f| f.as_str() == "safety"),
             crisis_lines: &concord_domain::records::CRISIS_LINES,
         }),
-        Err(StoreError::Invalid(m)) => form_again(&state, &caller, &instrument, &form, key, (StatusCode::UNPROCESSABLE_ENTITY, m)).await,
+        Err(StoreError::Invalid(m)) => form_again(&state, &caller, &def, &form, key, (StatusCode::UNPROCESSABLE_ENTITY, m)).await,
         Err(StoreError::NotAssigned) => not_assigned(),
         Err(StoreError::Conflict(_)) => {
             let msg = "This form was already sent with different answers. Please check your answers and send them again.";
-            form_again(&state, &caller, &instrument, &form, new_idempotency_key(), (StatusCode::CONFLICT, msg.into())).await
+            form_again(&state, &caller, &def, &form, new_idempotency_key(), (StatusCode::CONFLICT, msg.into())).await
         }
         Err(e) => store_failure(e, true),
     }
