@@ -29,7 +29,7 @@ pub fn new_secret() -> String {
 }
 
 pub(crate) async fn check_practice_keys(store: &Store) -> Result<(), StoreError> {
-    let rows = sqlx::query("SELECT id, key_check FROM practices").fetch_all(store.pool()).await?;
+    let rows = sqlx::query("SELECT id, key_check FROM practices").fetch_all(store.reads()).await?;
     for r in rows {
         let id: String = r.try_get("id")?;
         let check: Vec<u8> = r.try_get("key_check")?;
@@ -67,12 +67,12 @@ pub async fn create_practice(store: &Store, ctx: &Ctx, name: &PracticeName) -> R
 }
 
 pub async fn list_practices(store: &Store) -> Result<Vec<Practice>, StoreError> {
-    let rows = sqlx::query("SELECT id, name FROM practices ORDER BY created_at").fetch_all(store.pool()).await?;
+    let rows = sqlx::query("SELECT id, name FROM practices ORDER BY created_at").fetch_all(store.reads()).await?;
     rows.iter().map(|r| Ok(Practice { id: parse_id(r, "id")?, name: r.try_get("name")? })).collect()
 }
 
 pub async fn practice_name(store: &Store, id: PracticeId) -> Result<String, StoreError> {
-    let r = sqlx::query("SELECT name FROM practices WHERE id = $1").bind(id.to_string()).fetch_optional(store.pool()).await?;
+    let r = sqlx::query("SELECT name FROM practices WHERE id = $1").bind(id.to_string()).fetch_optional(store.reads()).await?;
     r.ok_or(StoreError::NotFound)?.try_get("name").map_err(Into::into)
 }
 
@@ -158,7 +158,7 @@ pub async fn create_user(store: &Store, ctx: &Ctx, by: Option<&Actor>, u: NewUse
 pub async fn find_user_by_email(store: &Store, email: &str) -> Result<Option<User>, StoreError> {
     let r = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE email = $1"))
         .bind(email.trim().to_lowercase())
-        .fetch_optional(store.pool())
+        .fetch_optional(store.reads())
         .await?;
     r.as_ref().map(user_from).transpose()
 }
@@ -166,7 +166,7 @@ pub async fn find_user_by_email(store: &Store, email: &str) -> Result<Option<Use
 pub async fn get_user(store: &Store, id: UserId) -> Result<Option<User>, StoreError> {
     let r = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id = $1"))
         .bind(id.to_string())
-        .fetch_optional(store.pool())
+        .fetch_optional(store.reads())
         .await?;
     r.as_ref().map(user_from).transpose()
 }
@@ -174,7 +174,7 @@ pub async fn get_user(store: &Store, id: UserId) -> Result<Option<User>, StoreEr
 pub async fn list_users(store: &Store, practice_id: PracticeId) -> Result<Vec<User>, StoreError> {
     let rows = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE practice_id = $1 ORDER BY name"))
         .bind(practice_id.to_string())
-        .fetch_all(store.pool())
+        .fetch_all(store.reads())
         .await?;
     rows.iter().map(user_from).collect()
 }
@@ -283,7 +283,7 @@ pub async fn set_pending_totp(store: &Store, ctx: &Ctx, user: &User, secret: &[u
 }
 
 pub async fn totp_secret(store: &Store, user: &User) -> Result<Option<Vec<u8>>, StoreError> {
-    let r = sqlx::query("SELECT totp_secret_ct FROM users WHERE id = $1").bind(user.id.to_string()).fetch_one(store.pool()).await?;
+    let r = sqlx::query("SELECT totp_secret_ct FROM users WHERE id = $1").bind(user.id.to_string()).fetch_one(store.reads()).await?;
     let ct: Option<Vec<u8>> = r.try_get("totp_secret_ct")?;
     ct.map(|c| store.key().open(&c, &field_aad("users", "totp_secret_ct", &user.id.to_string())).map_err(Into::into)).transpose()
 }
@@ -378,9 +378,10 @@ pub async fn touch_session(store: &Store, ctx: &Ctx, secret: &str, idle: Duratio
     let q = concat!(
         "SELECT s.stage, s.last_seen_at, s.absolute_expires_at, s.revoked_at, ",
         user_cols!(u),
-        " FROM auth_sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1"
+        ", p.definitions_version FROM auth_sessions s JOIN users u ON u.id = s.user_id JOIN practices p ON p.id = u.practice_id \
+         WHERE s.id_hash = $1"
     );
-    let Some(r) = sqlx::query(q).bind(&hash).fetch_optional(store.pool()).await? else { return Ok(None) };
+    let Some(r) = sqlx::query(q).bind(&hash).fetch_optional(store.reads()).await? else { return Ok(None) };
     let last_seen: i64 = r.try_get("last_seen_at")?;
     let absolute: i64 = r.try_get("absolute_expires_at")?;
     let revoked: Option<i64> = r.try_get("revoked_at")?;
@@ -390,6 +391,7 @@ pub async fn touch_session(store: &Store, ctx: &Ctx, secret: &str, idle: Duratio
     if revoked.is_some() || user.disabled || now >= absolute || now - last_seen >= idle.whole_seconds() {
         return Ok(None);
     }
+    ctx.saw_definitions_version(user.practice_id, r.try_get("definitions_version")?);
     // Write at most once a minute per session: idle timeout precision is a minute.
     if now - last_seen >= 60 {
         let mut tx = store.begin().await?;
@@ -467,9 +469,10 @@ pub async fn authenticate_token(store: &Store, ctx: &Ctx, secret: &str) -> Resul
     let q = concat!(
         "SELECT t.id AS token_id, t.last_used_at, t.revoked_at, ",
         user_cols!(u),
-        " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
+        ", p.definitions_version FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN practices p ON p.id = u.practice_id \
+         WHERE t.token_hash = $1"
     );
-    let Some(r) = sqlx::query(q).bind(secret_hash(secret)).fetch_optional(store.pool()).await? else { return Ok(None) };
+    let Some(r) = sqlx::query(q).bind(secret_hash(secret)).fetch_optional(store.reads()).await? else { return Ok(None) };
     let revoked: Option<i64> = r.try_get("revoked_at")?;
     let user = user_from(&r)?;
     let token_id: TokenId = parse_id(&r, "token_id")?;
@@ -481,6 +484,7 @@ pub async fn authenticate_token(store: &Store, ctx: &Ctx, secret: &str) -> Resul
             .await?;
         return Ok(None);
     }
+    ctx.saw_definitions_version(user.practice_id, r.try_get("definitions_version")?);
     // Last use is kept to the minute, like a session's last activity: at most one write a
     // minute per token.
     let last_used: Option<i64> = r.try_get("last_used_at")?;
@@ -505,7 +509,7 @@ pub async fn list_tokens(store: &Store, user_id: UserId) -> Result<Vec<TokenInfo
     let rows =
         sqlx::query("SELECT id, label, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC")
             .bind(user_id.to_string())
-            .fetch_all(store.pool())
+            .fetch_all(store.reads())
             .await?;
     rows.iter()
         .map(|r| {
@@ -559,7 +563,7 @@ impl Default for ThrottlePolicy {
 pub async fn throttle_locked_until(store: &Store, ctx: &Ctx, key: &str) -> Result<Option<i64>, StoreError> {
     let r = sqlx::query("SELECT locked_until FROM login_throttle WHERE key_hash = $1")
         .bind(secret_hash(key))
-        .fetch_optional(store.pool())
+        .fetch_optional(store.reads())
         .await?;
     let until: Option<i64> = r.map(|r| r.try_get("locked_until")).transpose()?;
     Ok(until.filter(|u| *u > ctx.ts()))

@@ -112,7 +112,7 @@ pub async fn client_facts(store: &Store, ctx: &Ctx, actor: &Actor, client_id: Cl
     .bind(actor.user_id.to_string())
     .bind(ctx.ts())
     .bind(actor.practice_id.to_string())
-    .fetch_optional(store.pool())
+    .fetch_optional(store.reads())
     .await?;
     r.map(|r| {
         Ok(ClientFacts {
@@ -303,9 +303,9 @@ async fn read_client(
 /// transaction: the two statements need no common snapshot (a care-team change between them
 /// shows as it would a moment later), and BEGIN and COMMIT would be two more round trips.
 pub async fn get_client(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<ClientRecord, StoreError> {
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.reads().acquire().await?;
     let rec = read_client(store, &mut conn, access.practice_id(), access.client_id()).await?;
-    drop(conn);
+    conn.release();
     store.audit_read(ctx, record_event(ctx, access, "client.read", "client")).await?;
     Ok(rec)
 }
@@ -389,7 +389,7 @@ pub async fn list_clients(
         listing.filter()
     );
     // Audited: the only dynamic parts are numbered placeholders and a count.
-    let rows = listing.bind(sqlx::query(sqlx::AssertSqlSafe(sql))).bind(ctx.ts()).fetch_all(store.pool()).await?;
+    let rows = listing.bind(sqlx::query(sqlx::AssertSqlSafe(sql))).bind(ctx.ts()).fetch_all(store.reads()).await?;
     let mut out = rows.iter().map(|r| summary_from(store, r)).collect::<Result<Vec<_>, _>>()?;
     out.sort_by_key(|c| c.name.to_lowercase());
     store.audit_read(ctx, listing.event(ctx, out.len())).await?;
@@ -417,7 +417,7 @@ pub async fn client_stamps(
     let listing = Listing::new(store, scope, query, include_archived);
     let sql = format!("SELECT c.id, c.data_version, c.caseload_version FROM clients c {}", listing.filter());
     // Audited: the only dynamic parts are numbered placeholders and a count.
-    let rows = listing.bind(sqlx::query(sqlx::AssertSqlSafe(sql))).fetch_all(store.pool()).await?;
+    let rows = listing.bind(sqlx::query(sqlx::AssertSqlSafe(sql))).fetch_all(store.reads()).await?;
     rows.iter()
         .map(|r| {
             Ok(ClientStamp {
@@ -664,7 +664,7 @@ pub async fn list_sessions(store: &Store, ctx: &Ctx, access: &RecordAccess) -> R
     )
     .bind(access.client_id().to_string())
     .bind(access.practice_id().to_string())
-    .fetch_all(store.pool())
+    .fetch_all(store.reads())
     .await?;
     let out = rows
         .iter()
@@ -746,7 +746,7 @@ pub async fn count_active_break_glass(store: &Store, ctx: &Ctx, access: &Practic
     let r = sqlx::query("SELECT COUNT(*) AS n FROM break_glass WHERE practice_id = $1 AND expires_at > $2")
         .bind(access.practice_id().to_string())
         .bind(ctx.ts())
-        .fetch_one(store.pool())
+        .fetch_one(store.reads())
         .await?;
     Ok(r.try_get("n")?)
 }
@@ -760,7 +760,7 @@ pub async fn list_break_glass(store: &Store, ctx: &Ctx, access: &PracticeAdminAc
          WHERE b.practice_id = $1 ORDER BY b.granted_at DESC LIMIT 500",
     )
     .bind(&practice)
-    .fetch_all(store.pool())
+    .fetch_all(store.reads())
     .await?;
     let out = rows
         .iter()

@@ -9,7 +9,7 @@
 
 use crate::StoreError;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, Connection, Executor, Row};
 use std::path::Path;
 use std::time::Duration;
 
@@ -31,9 +31,12 @@ impl Engine {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// A connection idle this long is pinged before it is handed out (the pool's and the readers').
+pub const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 pub const SQLITE_FILE_NAME: &str = "concord.db";
 const BUSY_TIMEOUT_MS: i64 = 5_000;
-/// Run on every SQLite connection: the pool's and the checkpointer's.
+/// Run on every SQLite connection: the pool's, the readers' and the checkpointer's.
 const SQLITE_CONNECTION_PRAGMAS: &str =
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;";
 
@@ -55,14 +58,46 @@ pub fn engine_of(url: &str) -> Result<Engine, StoreError> {
     }
 }
 
+/// Connections in the pool, and again among the readers (`readers.rs`).
+pub(crate) fn pool_size(engine: Engine) -> u32 {
+    match engine {
+        Engine::Sqlite => 8,
+        Engine::Postgres => 16,
+    }
+}
+
+/// A connection outside the pool (the readers', the checkpointer's), set up as the pool's are.
+pub(crate) async fn open_connection(url: &str, engine: Engine) -> Result<sqlx::AnyConnection, sqlx::Error> {
+    let mut conn = sqlx::AnyConnection::connect(url).await?;
+    if engine == Engine::Sqlite {
+        conn.execute(SQLITE_CONNECTION_PRAGMAS).await?;
+    }
+    Ok(conn)
+}
+
 /// Opens the pool, applies and verifies the durability settings, and runs migrations.
 pub async fn connect(url: &str) -> Result<(AnyPool, Engine), StoreError> {
     install_default_drivers();
     let engine = engine_of(url)?;
-    let opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+    let opts = AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings every idle connection it hands out (a round trip to the server, or to
+        // SQLite's worker thread), and again when the connection comes back. A request's reads
+        // take a connection each, so under load most round trips were pings of connections
+        // used a moment before. Ping only one that sat idle long enough to have been dropped
+        // (a restarted server); the ping on release still catches one left broken.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= IDLE_BEFORE_PING {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        });
     let pool = match engine {
         Engine::Sqlite => {
-            opts.max_connections(8)
+            opts.max_connections(pool_size(engine))
                 .after_connect(|conn, _meta| {
                     Box::pin(async move {
                         conn.execute(SQLITE_CONNECTION_PRAGMAS).await?;
@@ -72,7 +107,7 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Engine), StoreError> {
                 .connect(url)
                 .await
         }
-        Engine::Postgres => opts.max_connections(16).connect(url).await,
+        Engine::Postgres => opts.max_connections(pool_size(engine)).connect(url).await,
     }
     .map_err(|e| StoreError::Unavailable(format!("cannot connect to the {} database: {e}", engine.as_str())))?;
     if engine == Engine::Sqlite {
@@ -132,11 +167,9 @@ pub(crate) struct Checkpointer {
 
 impl Checkpointer {
     pub(crate) async fn start(url: &str) -> Result<Self, StoreError> {
-        use sqlx::Connection;
-        let mut conn = sqlx::AnyConnection::connect(url)
+        let mut conn = open_connection(url, Engine::Sqlite)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot open the checkpoint connection: {e}")))?;
-        conn.execute(SQLITE_CONNECTION_PRAGMAS).await?;
         let stop = std::sync::Arc::new(tokio::sync::Notify::new());
         let task = tokio::spawn({
             let stop = stop.clone();

@@ -205,7 +205,7 @@ async fn owner_of(store: &Store, table: &'static str, actor: &Actor, id: &str) -
         _ => "SELECT client_id FROM dossiers WHERE id = $1 AND practice_id = $2",
     };
     let row =
-        sqlx::query(sql).bind(id).bind(actor.practice_id.to_string()).fetch_optional(store.pool()).await?.ok_or(StoreError::NotFound)?;
+        sqlx::query(sql).bind(id).bind(actor.practice_id.to_string()).fetch_optional(store.reads()).await?.ok_or(StoreError::NotFound)?;
     parse_id(&row, "client_id")
 }
 
@@ -746,7 +746,7 @@ pub async fn list_dossiers(store: &Store, ctx: &Ctx, access: &RecordAccess) -> R
     )
     .bind(access.client_id().to_string())
     .bind(access.practice_id().to_string())
-    .fetch_all(store.pool())
+    .fetch_all(store.reads())
     .await?;
     let out = rows.iter().map(meta_from).collect::<Result<Vec<_>, _>>()?;
     store.audit_read(ctx, event(ctx, access, "dossier.list", "dossier", None)).await?;

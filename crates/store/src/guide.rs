@@ -17,7 +17,7 @@ pub async fn practice_guide(store: &Store, practice_id: PracticeId) -> Result<Ve
     let rows =
         sqlx::query("SELECT entry_key, situation, title, body, hidden FROM guide_entries WHERE practice_id = $1 ORDER BY updated_at")
             .bind(practice_id.to_string())
-            .fetch_all(store.pool())
+            .fetch_all(store.reads())
             .await?;
     let mut entries = Vec::with_capacity(rows.len());
     for r in &rows {

@@ -17,6 +17,7 @@ pub mod measures;
 pub mod notes;
 pub mod passwords;
 pub mod prompts;
+pub mod readers;
 pub mod safety_plans;
 pub mod transcripts;
 
@@ -152,19 +153,33 @@ pub struct Ctx {
     pub now: OffsetDateTime,
     /// Where reads queue their audit entries; `None` audits each read at once.
     queue: Option<AuditQueue>,
+    /// The version of a practice's instrument definitions, as read with what authenticated the
+    /// request (session, token, portal session): lets the registry come from memory.
+    definitions: std::sync::OnceLock<(concord_domain::ids::PracticeId, i64)>,
 }
 
 impl Ctx {
     /// A context whose reads are audited at once, each in its own transaction (CLI, tests).
     pub fn new(request_id: impl Into<String>, now: OffsetDateTime) -> Self {
-        Self { request_id: request_id.into(), now, queue: None }
+        Self { request_id: request_id.into(), now, queue: None, definitions: std::sync::OnceLock::new() }
     }
 
     /// A context whose reads queue their audit entries on `queue`. Architecture Invariant: the
     /// caller flushes the queue (`Store::flush_audit_queue`) before any data read leaves; the
     /// web layer's middleware does so for every request.
     pub fn with_queue(request_id: impl Into<String>, now: OffsetDateTime, queue: AuditQueue) -> Self {
-        Self { request_id: request_id.into(), now, queue: Some(queue) }
+        Self { request_id: request_id.into(), now, queue: Some(queue), definitions: std::sync::OnceLock::new() }
+    }
+
+    /// Notes the practice's definitions version read while authenticating (the first one wins:
+    /// a request has one caller).
+    pub(crate) fn saw_definitions_version(&self, practice: concord_domain::ids::PracticeId, version: i64) {
+        let _ = self.definitions.set((practice, version));
+    }
+
+    /// The practice's definitions version if this request read it.
+    pub(crate) fn definitions_version(&self, practice: concord_domain::ids::PracticeId) -> Option<i64> {
+        self.definitions.get().filter(|(p, _)| *p == practice).map(|(_, v)| *v)
     }
 
     pub fn ts(&self) -> i64 {
@@ -215,6 +230,10 @@ impl WriteBatcher {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Connections for reads outside transactions, returned without sqlx's ping.
+    readers: readers::Readers,
+    /// Each practice's instrument registry at the definitions version it was read at.
+    registries: Arc<measures::Registries>,
     engine: Engine,
     key: Arc<PracticeKey>,
     /// SQLite's single writer, taken in process before `BEGIN IMMEDIATE` (unused on PostgreSQL).
@@ -238,13 +257,31 @@ impl Store {
             Engine::Sqlite => Some(Arc::new(db::Checkpointer::start(url).await?)),
             Engine::Postgres => None,
         };
-        let store = Self { pool, engine, key: Arc::new(key), write_lock: Arc::default(), writes: Arc::default(), checkpointer };
+        let readers = readers::Readers::new(url, engine, db::pool_size(engine) as usize);
+        let store = Self {
+            pool,
+            readers,
+            registries: Arc::default(),
+            engine,
+            key: Arc::new(key),
+            write_lock: Arc::default(),
+            writes: Arc::default(),
+            checkpointer,
+        };
         accounts::check_practice_keys(&store).await?;
         Ok(store)
     }
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+    /// For a read outside a transaction: `query.fetch_all(store.reads())`, or `acquire` one
+    /// connection for a few statements.
+    pub fn reads(&self) -> &readers::Readers {
+        &self.readers
+    }
+    pub(crate) fn registries(&self) -> &measures::Registries {
+        &self.registries
     }
     pub fn engine(&self) -> Engine {
         self.engine
@@ -399,6 +436,7 @@ impl Store {
         if let Some(c) = &self.checkpointer {
             c.stop().await;
         }
+        self.readers.close().await;
         self.pool.close().await;
     }
 }

@@ -190,7 +190,7 @@ pub async fn list(store: &Store, ctx: &Ctx, actor: &Actor) -> Result<Vec<Library
     let practice = actor.practice_id.to_string();
     let sql = "SELECT id, kind, title, body_json, sources, reviewed_on, clinician_reviewed, updated_at FROM psychoeducation \
                WHERE practice_id = $1 ORDER BY kind, title";
-    let rows = sqlx::query(sql).bind(&practice).fetch_all(store.pool()).await?;
+    let rows = sqlx::query(sql).bind(&practice).fetch_all(store.reads()).await?;
     if !rows.is_empty() {
         return rows.iter().map(entry_from).collect();
     }
@@ -205,7 +205,7 @@ pub async fn list(store: &Store, ctx: &Ctx, actor: &Actor) -> Result<Vec<Library
         audit::append(&mut tx, &ev).await?;
     }
     tx.commit().await?;
-    let rows = sqlx::query(sql).bind(&practice).fetch_all(store.pool()).await?;
+    let rows = sqlx::query(sql).bind(&practice).fetch_all(store.reads()).await?;
     rows.iter().map(entry_from).collect()
 }
 

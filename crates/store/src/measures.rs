@@ -44,6 +44,7 @@ mod responses;
 mod schedules;
 mod writes;
 
+pub(crate) use definitions::Registries;
 pub use definitions::{
     DefinitionFormat, ImportedDefinition, import_definition, import_fhir_definition_as, list_imported_definitions, practice_instrument,
     practice_registry,

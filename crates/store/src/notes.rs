@@ -169,7 +169,7 @@ pub async fn note_access(store: &Store, ctx: &Ctx, actor: &Actor, note_id: NoteI
     let row = sqlx::query("SELECT client_id FROM notes WHERE id = $1 AND practice_id = $2")
         .bind(note_id.to_string())
         .bind(actor.practice_id.to_string())
-        .fetch_optional(store.pool())
+        .fetch_optional(store.reads())
         .await?
         .ok_or(StoreError::NotFound)?;
     record_access(store, ctx, actor, parse_id(&row, "client_id")?).await

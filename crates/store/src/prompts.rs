@@ -620,7 +620,7 @@ async fn apply_batch(store: &Store, ctx: &Ctx, plans: &[Plan]) -> Result<Evaluat
 pub async fn evaluate_pending(store: &Store, ctx: &Ctx, limit: i64) -> Result<EvaluationReport, StoreError> {
     let rows = sqlx::query("SELECT client_id, practice_id FROM prompt_pending ORDER BY since LIMIT $1")
         .bind(limit)
-        .fetch_all(store.pool())
+        .fetch_all(store.reads())
         .await?;
     let clients =
         rows.iter().map(|r| Ok((parse_id(r, "practice_id")?, parse_id(r, "client_id")?))).collect::<Result<Vec<_>, StoreError>>()?;
@@ -654,12 +654,12 @@ pub struct SweepReport {
 pub async fn sweep(store: &Store, ctx: &Ctx) -> Result<SweepReport, StoreError> {
     let now = ctx.ts();
     let mut todo: std::collections::BTreeSet<(String, String)> = std::collections::BTreeSet::new();
-    for r in sqlx::query("SELECT practice_id, client_id FROM prompt_pending").fetch_all(store.pool()).await? {
+    for r in sqlx::query("SELECT practice_id, client_id FROM prompt_pending").fetch_all(store.reads()).await? {
         todo.insert((r.try_get("practice_id")?, r.try_get("client_id")?));
     }
     for r in sqlx::query("SELECT DISTINCT practice_id, client_id FROM prompts WHERE state = 'deferred' AND deferred_until <= $1")
         .bind(now)
-        .fetch_all(store.pool())
+        .fetch_all(store.reads())
         .await?
     {
         todo.insert((r.try_get("practice_id")?, r.try_get("client_id")?));
@@ -672,7 +672,7 @@ pub async fn sweep(store: &Store, ctx: &Ctx) -> Result<SweepReport, StoreError> 
            WHERE p.practice_id = d.practice_id AND p.client_id = d.client_id AND p.prompt_key = 'decision_revisit:' || d.id || ':' || d.revisit_on)",
     )
     .bind(&today)
-    .fetch_all(store.pool())
+    .fetch_all(store.reads())
     .await?
     {
         todo.insert((r.try_get("practice_id")?, r.try_get("client_id")?));
@@ -840,7 +840,7 @@ pub async fn list_prompts(store: &Store, ctx: &Ctx, access: &RecordAccess, filte
     .bind(access.practice_id().to_string())
     .bind(access.client_id().to_string())
     .bind(state)
-    .fetch_all(store.pool())
+    .fetch_all(store.reads())
     .await?;
     let mut out = rows.iter().map(prompt_from).collect::<Result<Vec<_>, _>>()?;
     out.sort_by_key(|p| (p.status != "open", p.urgency));
@@ -856,7 +856,7 @@ pub async fn prompt_access(store: &Store, ctx: &Ctx, actor: &Actor, prompt_id: P
     let row = sqlx::query("SELECT client_id FROM prompts WHERE id = $1 AND practice_id = $2")
         .bind(prompt_id.to_string())
         .bind(actor.practice_id.to_string())
-        .fetch_optional(store.pool())
+        .fetch_optional(store.reads())
         .await?
         .ok_or(StoreError::NotFound)?;
     record_access(store, ctx, actor, parse_id(&row, "client_id")?).await
@@ -1033,7 +1033,7 @@ pub async fn open_prompts_for_caseload(
     .bind(&practice)
     .bind(scope.actor().user_id.to_string())
     .bind(crate::flag(scope.whole_practice()))
-    .fetch_all(store.pool())
+    .fetch_all(store.reads())
     .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {

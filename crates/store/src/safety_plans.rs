@@ -119,7 +119,7 @@ pub async fn plan_versions(store: &Store, access: &RecordAccess) -> Result<Vec<(
     let rows = sqlx::query("SELECT version, created_at FROM safety_plans WHERE practice_id = $1 AND client_id = $2 ORDER BY version DESC")
         .bind(access.practice_id().to_string())
         .bind(access.client_id().to_string())
-        .fetch_all(store.pool())
+        .fetch_all(store.reads())
         .await?;
     rows.iter().map(|r| Ok((r.try_get("version")?, r.try_get("created_at")?))).collect()
 }

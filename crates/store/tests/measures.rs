@@ -579,11 +579,11 @@ async fn imported_definitions(env: &Env) {
     let imported = measures::import_definition(&env.store, &c, &admin, &custom_gad7("gad7_practice", "1")).await.unwrap();
     assert_eq!(imported.instrument.as_str(), "gad7_practice");
     assert_eq!(imported.format, measures::DefinitionFormat::Concord);
-    let reg = measures::practice_registry(&env.store, env.practice_a).await.unwrap();
+    let reg = measures::practice_registry(&env.store, &ctx(), env.practice_a).await.unwrap();
     assert_eq!(reg.len(), registry().len() + 1);
     assert_eq!(reg.get("gad7_practice").unwrap().name(), "Practice anxiety form");
     // Another practice does not see it.
-    let reg_b = measures::practice_registry(&env.store, env.practice_b).await.unwrap();
+    let reg_b = measures::practice_registry(&env.store, &ctx(), env.practice_b).await.unwrap();
     assert!(reg_b.get("gad7_practice").is_none());
 
     // Invalid: the validator's message, nothing stored.
@@ -606,7 +606,7 @@ async fn imported_definitions(env: &Env) {
     ));
     // A new version supersedes.
     measures::import_definition(&env.store, &ctx_at(10), &admin, &custom_gad7("gad7_practice", "2")).await.unwrap();
-    let reg = measures::practice_registry(&env.store, env.practice_a).await.unwrap();
+    let reg = measures::practice_registry(&env.store, &ctx(), env.practice_a).await.unwrap();
     assert_eq!(reg.get("gad7_practice").unwrap().version(), "2");
     // FHIR Questionnaire, told apart by resourceType; and under a chosen id.
     let f = measures::import_definition(&env.store, &c, &admin, &fhir_questionnaire()).await.unwrap();
@@ -618,7 +618,7 @@ async fn imported_definitions(env: &Env) {
         listed.iter().map(|d| (d.instrument.as_str(), d.version.as_str())).collect::<Vec<_>>(),
         vec![("gad7_practice", "2"), ("worry_two", "3"), ("worrycheck", "3")]
     );
-    let reg = measures::practice_registry(&env.store, env.practice_a).await.unwrap();
+    let reg = measures::practice_registry(&env.store, &ctx(), env.practice_a).await.unwrap();
     let worry = reg.get("worrycheck").unwrap();
     let s = concord_domain::measures::score::score(worry, &answers(&[2, 1])).unwrap();
     assert_eq!(s.total, Some(3));
@@ -634,6 +634,38 @@ async fn imported_definitions(env: &Env) {
     assert_chain_intact(env).await;
 }
 both_engines!(imported_definitions);
+
+/// A request that authenticated with a session carries its practice's definitions version, and
+/// gets the registry from memory while that version holds. An import through another store
+/// (the CLI, a second server) bumps the version in its own transaction, so the next request's
+/// session brings the new version and the new definition, without any message between them.
+async fn the_registry_follows_imports_by_another_process(env: &Env) {
+    use concord_store::accounts::{self, SessionStage};
+    use std::sync::Arc;
+    let secret = accounts::create_session(&env.store, &ctx(), &env.owner, SessionStage::Full, time::Duration::hours(8)).await.unwrap();
+    let signed_in = || async {
+        let c = ctx();
+        accounts::touch_session(&env.store, &c, &secret, time::Duration::hours(1)).await.unwrap().unwrap();
+        c
+    };
+    let first = measures::practice_registry(&env.store, &signed_in().await, env.practice_a).await.unwrap();
+    let again = measures::practice_registry(&env.store, &signed_in().await, env.practice_a).await.unwrap();
+    assert!(Arc::ptr_eq(&first, &again), "unchanged definitions: served from memory");
+    assert!(first.get("gad7_practice").is_none());
+
+    let cli = concord_store::Store::open(&env.url, concord_store::crypto::PracticeKey::from_bytes(env.key_bytes)).await.unwrap();
+    let admin = policy::decide_practice_admin(&env.admin.actor()).unwrap();
+    measures::import_definition(&cli, &ctx(), &admin, &custom_gad7("gad7_practice", "1")).await.unwrap();
+    cli.close().await;
+
+    let after = measures::practice_registry(&env.store, &signed_in().await, env.practice_a).await.unwrap();
+    assert_eq!(after.get("gad7_practice").unwrap().version(), "1", "the import shows on the next request");
+    // A context that read no version (the CLI's, a test's) reads the definitions each time.
+    assert!(measures::practice_registry(&env.store, &ctx(), env.practice_a).await.unwrap().get("gad7_practice").is_some());
+    // Another practice's version is not this one's.
+    assert!(measures::practice_registry(&env.store, &signed_in().await, env.practice_b).await.unwrap().get("gad7_practice").is_none());
+}
+both_engines!(the_registry_follows_imports_by_another_process);
 
 // ---- audit of reads: group commit, and folded into a write --------------------------------
 

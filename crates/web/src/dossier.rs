@@ -87,7 +87,7 @@ pub async fn input(store: &Store, ctx: &Ctx, access: &RecordAccess, version: i64
     let decisions = store::list_decisions(store, ctx, access).await?;
     let latest: Option<&Decision> = decisions.first();
     let points = store_measures::list_score_points(store, ctx, access, None).await?;
-    let registry = store_measures::practice_registry(store, access.practice_id()).await?;
+    let registry = store_measures::practice_registry(store, ctx, access.practice_id()).await?;
     let outcomes = summarise(&points, &registry, &OutcomeConfig::default());
     let mut charts = Vec::new();
     for id in CHARTED {

@@ -339,7 +339,7 @@ async fn cached_views_follow_every_write(app: TestApp) {
     // A write straight through the store, on its own connection pool, as the CLI makes it.
     let cli = concord_store::Store::open(&app.url, concord_store::crypto::PracticeKey::from_bytes(app.key_bytes)).await.unwrap();
     let access = concord_store::clients::record_access(&cli, &app.ctx(), &w.owner.user.actor(), c).await.unwrap();
-    let registry = concord_store::measures::practice_registry(&cli, w.practice_a).await.unwrap();
+    let registry = concord_store::measures::practice_registry(&cli, &app.ctx(), w.practice_a).await.unwrap();
     let answers: concord_domain::measures::score::Answers = serde_json::from_value(json!([0, 0, 0, 0, 0, 0, 0, 1, 0])).unwrap();
     let input = concord_store::measures::NewResponse::scored(
         registry.get("phq9").unwrap(),

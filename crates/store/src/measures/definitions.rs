@@ -129,6 +129,8 @@ async fn import(
     ev.detail = format!("version={} format={}", instrument.version(), format.as_str());
     audit::append(&mut tx, &ev).await?;
     tx.commit().await?;
+    // The importing request still holds the version from before: it must see its own import.
+    store.registries().forget(access.practice_id());
     Ok(ImportedDefinition {
         instrument: instrument.id().clone(),
         version: instrument.version().to_owned(),
@@ -148,7 +150,7 @@ async fn latest_imports(store: &Store, practice_id: PracticeId) -> Result<Vec<(s
          WHERE practice_id = $1 ORDER BY imported_at, version",
     )
     .bind(practice_id.to_string())
-    .fetch_all(store.pool())
+    .fetch_all(store.reads())
     .await?;
     let mut latest: BTreeMap<String, (sqlx::any::AnyRow, Instrument)> = BTreeMap::new();
     for r in rows {
@@ -165,10 +167,39 @@ async fn latest_imports(store: &Store, practice_id: PracticeId) -> Result<Vec<(s
     Ok(latest.into_values().collect())
 }
 
+/// Each practice's registry as last read, with the definitions version it was read at. The
+/// version is read before the definitions (with the request's session), so an entry is never
+/// older than its version says; an import in between only costs a read on the next request.
+#[derive(Default)]
+pub struct Registries(std::sync::Mutex<std::collections::HashMap<PracticeId, (i64, Arc<Registry>)>>);
+
+impl Registries {
+    fn forget(&self, practice: PracticeId) {
+        self.entries().remove(&practice);
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<PracticeId, (i64, Arc<Registry>)>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// The practice's instruments: everything shipped, plus the latest imported version of each
 /// imported id. An imported id that a later release also ships is left out (with a warning
-/// in the log): the shipped definition wins.
-pub async fn practice_registry(store: &Store, practice_id: PracticeId) -> Result<Arc<Registry>, StoreError> {
+/// in the log): the shipped definition wins. From memory when the request read the practice's
+/// definitions version with its session or token and nothing was imported since; else read.
+pub async fn practice_registry(store: &Store, ctx: &Ctx, practice_id: PracticeId) -> Result<Arc<Registry>, StoreError> {
+    let Some(version) = ctx.definitions_version(practice_id) else { return read_registry(store, practice_id).await };
+    if let Some((v, registry)) = store.registries().entries().get(&practice_id)
+        && *v == version
+    {
+        return Ok(Arc::clone(registry));
+    }
+    let registry = read_registry(store, practice_id).await?;
+    store.registries().entries().insert(practice_id, (version, Arc::clone(&registry)));
+    Ok(registry)
+}
+
+async fn read_registry(store: &Store, practice_id: PracticeId) -> Result<Arc<Registry>, StoreError> {
     let shipped = shipped()?;
     let imports = latest_imports(store, practice_id).await?;
     if imports.is_empty() {
@@ -187,11 +218,11 @@ pub async fn practice_registry(store: &Store, practice_id: PracticeId) -> Result
 /// One of the practice's instruments by id (as [`practice_registry`] has it). A shipped id is
 /// answered without reading the imports, since the shipped definition wins: a submission of a
 /// shipped questionnaire costs no read of the definitions.
-pub async fn practice_instrument(store: &Store, practice_id: PracticeId, id: &str) -> Result<Option<Instrument>, StoreError> {
+pub async fn practice_instrument(store: &Store, ctx: &Ctx, practice_id: PracticeId, id: &str) -> Result<Option<Instrument>, StoreError> {
     if let Some(def) = shipped()?.get(id) {
         return Ok(Some(def.clone()));
     }
-    Ok(practice_registry(store, practice_id).await?.get(id).cloned())
+    Ok(practice_registry(store, ctx, practice_id).await?.get(id).cloned())
 }
 
 /// The shipped definitions, parsed and validated once per process and shared as they are by

@@ -197,7 +197,7 @@ pub async fn list_portal_links(store: &Store, ctx: &Ctx, access: &RecordAccess) 
     )
     .bind(access.practice_id().to_string())
     .bind(access.client_id().to_string())
-    .fetch_all(store.pool())
+    .fetch_all(store.reads())
     .await?;
     let mut ev = record_event(ctx, access, "portal_link.list", "portal_link");
     ev.detail = format!("basis={} count={}", access.basis().as_str(), rows.len());
@@ -265,7 +265,7 @@ pub async fn open_portal(store: &Store, ctx: &Ctx, secret: &str, pin: Option<&st
              FROM portal_links l JOIN clients c ON c.id = l.client_id AND c.practice_id = l.practice_id WHERE l.secret_hash = $1",
         )
         .bind(secret_hash(secret))
-        .fetch_optional(store.pool())
+        .fetch_optional(store.reads())
         .await?
     };
     let Some(row) = row else {
@@ -333,7 +333,7 @@ pub async fn create_portal_session(store: &Store, ctx: &Ctx, access: &PortalAcce
         .bind(access.link_id().to_string())
         .bind(access.practice_id().to_string())
         .bind(access.client_id().to_string())
-        .fetch_optional(store.pool())
+        .fetch_optional(store.reads())
         .await?
         .ok_or(StoreError::NotFound)?;
     let link_expires: i64 = link.try_get("expires_at")?;
@@ -361,20 +361,23 @@ pub async fn resume_portal(store: &Store, ctx: &Ctx, session_secret: &str) -> Re
         return Err(PortalError::NotFound);
     }
     let row = sqlx::query(
-        "SELECT s.expires_at AS session_expires_at, l.id, l.practice_id, l.client_id, l.expires_at, l.revoked_at, l.pin_hash, c.status \
+        "SELECT s.expires_at AS session_expires_at, l.id, l.practice_id, l.client_id, l.expires_at, l.revoked_at, l.pin_hash, c.status, \
+           p.definitions_version \
          FROM portal_sessions s JOIN portal_links l ON l.id = s.link_id AND l.practice_id = s.practice_id \
-           JOIN clients c ON c.id = l.client_id AND c.practice_id = l.practice_id \
+           JOIN clients c ON c.id = l.client_id AND c.practice_id = l.practice_id JOIN practices p ON p.id = l.practice_id \
          WHERE s.id_hash = $1",
     )
     .bind(secret_hash(session_secret))
-    .fetch_optional(store.pool())
+    .fetch_optional(store.reads())
     .await?
     .ok_or(PortalError::NotFound)?;
     if row.try_get::<i64, _>("session_expires_at")? <= ctx.ts() {
         return Err(PortalError::NotFound);
     }
     let (facts, _) = facts_from(&row)?;
-    Ok(policy::check_portal(&facts, ctx.ts(), true)?)
+    let access = policy::check_portal(&facts, ctx.ts(), true)?;
+    ctx.saw_definitions_version(access.practice_id(), row.try_get("definitions_version")?);
+    Ok(access)
 }
 
 /// Ends a portal browser session (sign out). Unknown sessions are ignored.
@@ -454,13 +457,13 @@ pub async fn portal_list_responses(store: &Store, ctx: &Ctx, access: &PortalAcce
 /// What the client is asked to complete, with when each is due at `ctx.now`, soonest first
 /// (the portal shows those with `due.is_due` as "to do now").
 pub async fn portal_due(store: &Store, ctx: &Ctx, access: &PortalAccess) -> Result<Vec<DueMeasure>, StoreError> {
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.reads().acquire().await?;
     let mut out: Vec<DueMeasure> = client_schedules(&mut conn, ctx, access.practice_id(), access.client_id())
         .await?
         .into_iter()
         .map(|s| DueMeasure { instrument: s.instrument, frequency: s.frequency, last_response_at: s.last_response_at, due: s.due })
         .collect();
-    drop(conn);
+    conn.release();
     out.sort_by(|a, b| (a.due.due_at.is_none(), a.due.due_at, &a.instrument).cmp(&(b.due.due_at.is_none(), b.due.due_at, &b.instrument)));
     store.audit_read(ctx, portal_event(ctx, access, "portal.due")).await?;
     Ok(out)

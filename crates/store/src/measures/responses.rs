@@ -308,7 +308,7 @@ pub async fn list_score_points(
     .bind(access.practice_id().to_string())
     .bind(access.client_id().to_string())
     .bind(instrument)
-    .fetch_all(store.pool())
+    .fetch_all(store.reads())
     .await?;
     let out = rows.iter().map(score_point_from).collect::<Result<Vec<_>, StoreError>>()?;
     let mut ev = record_event(ctx, access, "response.list", "measure_response");
@@ -347,7 +347,7 @@ pub async fn caseload_score_points(
     )
     .bind(&practice)
     .bind(scope.actor().user_id.to_string())
-    .fetch_all(store.pool())
+    .fetch_all(store.reads())
     .await?;
     let mut out = Vec::new();
     for r in &rows {

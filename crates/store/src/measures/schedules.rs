@@ -238,9 +238,9 @@ pub async fn remove_schedule(store: &Store, ctx: &Ctx, access: &RecordAccess, id
 
 /// The client's active schedules, by instrument id, each with what is due at `ctx.now`.
 pub async fn list_schedules(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<Vec<ScheduleRow>, StoreError> {
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.reads().acquire().await?;
     let out = client_schedules(&mut conn, ctx, access.practice_id(), access.client_id()).await?;
-    drop(conn);
+    conn.release();
     let mut ev = record_event(ctx, access, "schedule.list", "measure_schedule");
     ev.detail = format!("basis={} count={}", access.basis().as_str(), out.len());
     store.audit_read(ctx, ev).await?;

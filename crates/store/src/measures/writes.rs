@@ -309,7 +309,7 @@ pub(super) async fn sealing_key(
     if input.note.is_none() {
         return Ok(None);
     }
-    Ok(Some(data_key(store, store.pool(), practice_id, &client_id.to_string()).await?))
+    Ok(Some(data_key(store, store.reads(), practice_id, &client_id.to_string()).await?))
 }
 
 /// Records a completed questionnaire for the client (staff: in session, a paper form with its

@@ -19,9 +19,14 @@ use concord_store::measures::{self as store_measures, NewResponse, ResponseRecor
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// The practice's instruments: shipped plus imported.
-pub async fn registry(state: &AppState, practice: concord_domain::ids::PracticeId) -> Result<std::sync::Arc<Registry>, AppError> {
-    Ok(store_measures::practice_registry(&state.store, practice).await?)
+/// The practice's instruments: shipped plus imported (from memory unless something was
+/// imported since the registry was last read: `ctx` knows the version).
+pub async fn registry(
+    state: &AppState,
+    ctx: &concord_store::Ctx,
+    practice: concord_domain::ids::PracticeId,
+) -> Result<std::sync::Arc<Registry>, AppError> {
+    Ok(store_measures::practice_registry(&state.store, ctx, practice).await?)
 }
 
 #[derive(Deserialize)]
@@ -81,8 +86,9 @@ pub async fn create_response(
 ) -> ApiResult<Response> {
     let id: ClientId = parse_path_id(&id)?;
     let access = clients::record_access(&state.store, &caller.ctx, &caller.actor(), id).await?;
-    let Some(def) = store_measures::practice_instrument(&state.store, caller.user.practice_id, body.instrument.trim()).await? else {
-        let registry = registry(&state, caller.user.practice_id).await?;
+    let Some(def) = store_measures::practice_instrument(&state.store, &caller.ctx, caller.user.practice_id, body.instrument.trim()).await?
+    else {
+        let registry = registry(&state, &caller.ctx, caller.user.practice_id).await?;
         let known = registry.ids().map(|i| i.as_str()).collect::<Vec<_>>().join(", ");
         return Err(AppError::Unprocessable(format!("unknown instrument {:?}; known: {known}", body.instrument)).into());
     };
@@ -128,7 +134,7 @@ pub async fn outcomes(State(state): State<AppState>, caller: ApiCaller, Path(id)
     let id: ClientId = parse_path_id(&id)?;
     let access = clients::record_access(&state.store, &caller.ctx, &caller.actor(), id).await?;
     let points = store_measures::list_score_points(&state.store, &caller.ctx, &access, None).await?;
-    let registry = registry(&state, caller.user.practice_id).await?;
+    let registry = registry(&state, &caller.ctx, caller.user.practice_id).await?;
     Ok(Json(summarise(&points, &registry, &OutcomeConfig::default())))
 }
 
@@ -197,7 +203,7 @@ pub struct InstrumentJson {
 }
 
 pub async fn list_instruments(State(state): State<AppState>, caller: ApiCaller) -> ApiResult<Json<Vec<InstrumentJson>>> {
-    let registry = registry(&state, caller.user.practice_id).await?;
+    let registry = registry(&state, &caller.ctx, caller.user.practice_id).await?;
     Ok(Json(
         registry
             .iter()
@@ -224,7 +230,7 @@ pub async fn list_instruments(State(state): State<AppState>, caller: ApiCaller) 
 
 /// The full definition of one instrument (our JSON format).
 pub async fn get_instrument(State(state): State<AppState>, caller: ApiCaller, Path(instrument): Path<String>) -> ApiResult<Response> {
-    let registry = registry(&state, caller.user.practice_id).await?;
+    let registry = registry(&state, &caller.ctx, caller.user.practice_id).await?;
     let def = registry.get(&instrument).ok_or(AppError::NotFound)?;
     Ok(Json(def.def()).into_response())
 }

@@ -330,7 +330,7 @@ async fn instruments_page(
     message: Option<String>,
 ) -> Result<InstrumentsPage, PageError> {
     let practice = admin.access.practice_id();
-    let registry = crate::api::measures::registry(state, practice).await?;
+    let registry = crate::api::measures::registry(state, &admin.staff.ctx, practice).await?;
     let imported = concord_store::measures::list_imported_definitions(&state.store, practice).await?;
     Ok(InstrumentsPage {
         title: "Instruments".into(),

@@ -59,7 +59,7 @@ pub async fn caseload(State(state): State<AppState>, staff: Staff, Query(q): Que
         (caseload_rows(&list, |c| format!("/admin/clients/{}/care-team", c.id)), Vec::new(), Vec::new())
     } else {
         let entries = caseload_entries(&state, &staff, &scope, &query, include_archived).await?;
-        let registry = crate::api::measures::registry(&state, scope.practice_id()).await?;
+        let registry = crate::api::measures::registry(&state, &staff.ctx, scope.practice_id()).await?;
         let name_of = |id: &str| registry.get(id).map_or_else(|| id.to_owned(), |d| d.short_name().to_owned());
         let mut rows = Vec::with_capacity(entries.len());
         let mut overdue = Vec::new();

@@ -177,7 +177,7 @@ pub async fn section(
     new_portal_url: Option<String>,
     all_scores: bool,
 ) -> Result<MeasuresSection, PageError> {
-    let registry = registry(state, access.practice_id()).await?;
+    let registry = registry(state, &staff.ctx, access.practice_id()).await?;
     // `data_version` was read before the sessions and scores below, so a view stamped with it
     // is never newer than its stamp says; a write in between only costs a rebuild next time.
     let (key, stamp) = ((access.client_id(), u8::from(all_scores)), Stamp::new(data_version, &registry));
@@ -339,7 +339,7 @@ async fn load(
     let id: ClientId = parse_path_id(id)?;
     let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
     let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
-    let registry = registry(state, access.practice_id()).await?;
+    let registry = registry(state, &staff.ctx, access.practice_id()).await?;
     let instrument = instrument.unwrap_or("").trim().to_owned();
     if registry.get(&instrument).is_none() {
         return Err(PageError(AppError::NotFound));
@@ -407,7 +407,7 @@ pub async fn set_schedule(
 ) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
     let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
-    let registry = registry(&state, access.practice_id()).await?;
+    let registry = registry(&state, &staff.ctx, access.practice_id()).await?;
     let def = registry.get(form.instrument.trim()).ok_or_else(|| AppError::Unprocessable("choose a questionnaire".into()))?;
     let frequency = Frequency::ALL
         .into_iter()

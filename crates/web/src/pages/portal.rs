@@ -443,7 +443,7 @@ pub async fn home(State(state): State<AppState>, caller: PortalCaller) -> Respon
 async fn home_page(state: &AppState, caller: &PortalCaller) -> Result<HomePage, StoreError> {
     let (store, ctx, access) = (&state.store, &caller.ctx, &caller.access);
     let first_name = measures::portal_client_first_name(store, ctx, access).await?;
-    let registry = measures::practice_registry(store, access.practice_id()).await?;
+    let registry = measures::practice_registry(store, ctx, access.practice_id()).await?;
     let due_list = measures::portal_due(store, ctx, access).await?;
     let responses = measures::portal_list_responses(store, ctx, access).await?;
     let mut due = Vec::new();
@@ -480,7 +480,7 @@ fn not_assigned() -> Response {
 /// The practice's definition of the instrument named in the path, if there is one.
 async fn path_instrument(state: &AppState, caller: &PortalCaller, raw: &str) -> Result<Instrument, Response> {
     let Ok(id) = InstrumentId::parse(raw) else { return Err(not_assigned()) };
-    match measures::practice_instrument(&state.store, caller.access.practice_id(), id.as_str()).await {
+    match measures::practice_instrument(&state.store, &caller.ctx, caller.access.practice_id(), id.as_str()).await {
         Ok(Some(def)) => Ok(def),
         Ok(None) => Err(not_assigned()),
         Err(e) => Err(store_failure(e, true)),
