@@ -1,4 +1,4 @@
-//! Connections for reads outside statements' transactions, kept apart from sqlx's pool.
+//! Connections for reads that need no transaction, kept apart from sqlx's pool.
 //!
 //! sqlx pings every pooled connection when it comes back (a round trip to PostgreSQL, or to
 //! SQLite's worker thread, with no option to skip it), so a page whose reads each took a pooled
@@ -7,7 +7,7 @@
 //! was cancelled half-way is closed instead, so a broken or half-read connection is never handed
 //! out again. One idle long enough to have been dropped by a restarted server is pinged first.
 //!
-//! Only reads go here; writes take the pool (transactions, SQLite's in-process write lock).
+//! Only reads go here; writes and transactions keep the pool.
 
 use crate::db::{self, Engine, IDLE_BEFORE_PING};
 use futures_util::{StreamExt, TryStreamExt, future::BoxFuture, stream::BoxStream};
