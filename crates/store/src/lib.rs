@@ -156,19 +156,27 @@ pub struct Ctx {
     /// The version of a practice's instrument definitions, as read with what authenticated the
     /// request (session, token, portal session): lets the registry come from memory.
     definitions: std::sync::OnceLock<(concord_domain::ids::PracticeId, i64)>,
+    /// Set once this request has changed the definitions: the version it read is then stale.
+    changed_definitions: std::sync::OnceLock<()>,
 }
 
 impl Ctx {
     /// A context whose reads are audited at once, each in its own transaction (CLI, tests).
     pub fn new(request_id: impl Into<String>, now: OffsetDateTime) -> Self {
-        Self { request_id: request_id.into(), now, queue: None, definitions: std::sync::OnceLock::new() }
+        Self { request_id: request_id.into(), now, queue: None, definitions: Default::default(), changed_definitions: Default::default() }
     }
 
     /// A context whose reads queue their audit entries on `queue`. Architecture Invariant: the
     /// caller flushes the queue (`Store::flush_audit_queue`) before any data read leaves; the
     /// web layer's middleware does so for every request.
     pub fn with_queue(request_id: impl Into<String>, now: OffsetDateTime, queue: AuditQueue) -> Self {
-        Self { request_id: request_id.into(), now, queue: Some(queue), definitions: std::sync::OnceLock::new() }
+        Self {
+            request_id: request_id.into(),
+            now,
+            queue: Some(queue),
+            definitions: Default::default(),
+            changed_definitions: Default::default(),
+        }
     }
 
     /// Notes the practice's definitions version read while authenticating (the first one wins:
@@ -177,8 +185,16 @@ impl Ctx {
         let _ = self.definitions.set((practice, version));
     }
 
-    /// The practice's definitions version if this request read it.
+    /// Marks the version read as stale: this request imported a definition.
+    pub(crate) fn changed_definitions(&self) {
+        let _ = self.changed_definitions.set(());
+    }
+
+    /// The practice's definitions version if this request read it (and has not changed them).
     pub(crate) fn definitions_version(&self, practice: concord_domain::ids::PracticeId) -> Option<i64> {
+        if self.changed_definitions.get().is_some() {
+            return None;
+        }
         self.definitions.get().filter(|(p, _)| *p == practice).map(|(_, v)| *v)
     }
 

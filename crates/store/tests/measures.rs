@@ -664,6 +664,13 @@ async fn the_registry_follows_imports_by_another_process(env: &Env) {
     assert!(measures::practice_registry(&env.store, &ctx(), env.practice_a).await.unwrap().get("gad7_practice").is_some());
     // Another practice's version is not this one's.
     assert!(measures::practice_registry(&env.store, &signed_in().await, env.practice_b).await.unwrap().get("gad7_practice").is_none());
+
+    // The request that imports holds the version from before its import, and still sees it.
+    let importing = signed_in().await;
+    assert!(measures::practice_registry(&env.store, &importing, env.practice_a).await.unwrap().get("gad7_practice").is_some());
+    measures::import_definition(&env.store, &importing, &admin, &custom_gad7("gad7_practice", "2")).await.unwrap();
+    let own = measures::practice_registry(&env.store, &importing, env.practice_a).await.unwrap();
+    assert_eq!(own.get("gad7_practice").unwrap().version(), "2", "its own import shows in the same request");
 }
 both_engines!(the_registry_follows_imports_by_another_process);
 

@@ -130,7 +130,7 @@ async fn import(
     audit::append(&mut tx, &ev).await?;
     tx.commit().await?;
     // The importing request still holds the version from before: it must see its own import.
-    store.registries().forget(access.practice_id());
+    ctx.changed_definitions();
     Ok(ImportedDefinition {
         instrument: instrument.id().clone(),
         version: instrument.version().to_owned(),
@@ -174,10 +174,6 @@ async fn latest_imports(store: &Store, practice_id: PracticeId) -> Result<Vec<(s
 pub struct Registries(std::sync::Mutex<std::collections::HashMap<PracticeId, (i64, Arc<Registry>)>>);
 
 impl Registries {
-    fn forget(&self, practice: PracticeId) {
-        self.entries().remove(&practice);
-    }
-
     fn entries(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<PracticeId, (i64, Arc<Registry>)>> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
