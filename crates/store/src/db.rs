@@ -31,6 +31,9 @@ impl Engine {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// How long a request waits for a connection (the pool's or a reader's) before it fails.
+pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A connection idle this long is pinged before it is handed out (the pool's and the readers').
 pub const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
@@ -80,7 +83,7 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Engine), StoreError> {
     install_default_drivers();
     let engine = engine_of(url)?;
     let opts = AnyPoolOptions::new()
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         // sqlx pings every idle connection it hands out (a round trip to the server, or to
         // SQLite's worker thread), and again when the connection comes back. A request's reads
         // take a connection each, so under load most round trips were pings of connections

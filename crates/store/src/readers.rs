@@ -9,7 +9,7 @@
 //!
 //! Only reads go here; writes and transactions keep the pool.
 
-use crate::db::{self, Engine, IDLE_BEFORE_PING};
+use crate::db::{self, ACQUIRE_TIMEOUT, Engine, IDLE_BEFORE_PING};
 use futures_util::{StreamExt, TryStreamExt, future::BoxFuture, stream::BoxStream};
 use sqlx::any::{Any, AnyQueryResult, AnyRow};
 use sqlx::{AnyConnection, Connection, Describe, Either, Error, Execute, Executor, SqlStr};
@@ -55,8 +55,13 @@ impl Readers {
         self.inner.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// An idle connection (the most recently used, whose caches are warmest), or a new one.
+    /// An idle connection (the most recently used, whose caches are warmest), or a new one;
+    /// `PoolTimedOut` after `ACQUIRE_TIMEOUT`, as the pool.
     pub async fn acquire(&self) -> Result<ReadConn, Error> {
+        tokio::time::timeout(ACQUIRE_TIMEOUT, self.acquire_now()).await.map_err(|_| Error::PoolTimedOut)?
+    }
+
+    async fn acquire_now(&self) -> Result<ReadConn, Error> {
         let permit = Arc::clone(&self.inner.permits).acquire_owned().await.map_err(|_| Error::PoolClosed)?;
         loop {
             let Some((mut conn, since)) = self.idle().pop() else { break };
