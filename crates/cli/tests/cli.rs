@@ -31,6 +31,27 @@ struct Setup {
     url: Option<String>,
 }
 
+/// A PostgreSQL test database is dropped with its test (else every run leaves one behind).
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let Some(url) = self.url.take() else { return };
+        let Some((prefix, name)) = url.rsplit_once('/') else { return };
+        let (admin, name) = (format!("{prefix}/postgres"), name.to_owned());
+        // A runtime of its own: the test's may be shutting down.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await {
+                    // The name was generated from a UUID by `fresh_pg`.
+                    let _ =
+                        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
 impl Setup {
     fn data_args(&self) -> Vec<String> {
         let mut v = vec!["--data-dir".to_owned(), self.dir.path().display().to_string()];
