@@ -191,7 +191,11 @@ pub async fn practice_registry(store: &Store, ctx: &Ctx, practice_id: PracticeId
         return Ok(Arc::clone(registry));
     }
     let registry = read_registry(store, practice_id).await?;
-    store.registries().entries().insert(practice_id, (version, Arc::clone(&registry)));
+    // A request that read its version before an import must not replace the newer entry.
+    let mut entries = store.registries().entries();
+    if entries.get(&practice_id).is_none_or(|(v, _)| *v < version) {
+        entries.insert(practice_id, (version, Arc::clone(&registry)));
+    }
     Ok(registry)
 }
 
