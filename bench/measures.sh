@@ -37,7 +37,11 @@ echo "seeded: $(field "$seed" clients) clients, $(field "$seed" responses) respo
 # leaves autovacuum and a checkpoint of some hundreds of MB to run, which would share the 2 cores
 # and the disk with the first measurements.
 if [ -n "$PG_BASE" ]; then psql "${PG_BASE%/*}/$db" -qc "VACUUM ANALYZE" -qc "CHECKPOINT" >/dev/null; fi
-reference=$(field "$("$BIN" bench commits --data-dir "$work")" commits_per_second)
+# The reference, and the disk's own commit tail (a page waits for its audit entries' commit, so
+# a disk whose fsync stalls shows in the reads' p99); measured again after the loads.
+probe() { "$BIN" bench commits --data-dir "$work" --count 10000; }
+before=$(probe)
+reference=$(field "$before" commits_per_second)
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$BIN" serve "${data[@]}" --listen "127.0.0.1:$port" --session-idle-minutes 600 >/dev/null 2>"$work/server.log" &
@@ -84,8 +88,12 @@ results+=("$(run "write: API response submission" -s "$work/api.lua" "$base")")
 kill $(jobs -p) 2>/dev/null || true
 wait 2>/dev/null || true
 verify=$("$BIN" audit verify "${data[@]}" 2>&1) && verified="$verify" || verified="BROKEN: $verify"
+after=$(probe)
+disk() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(f\"{d['commits_per_second']:.0f}/s, p50 {d['p50_ms']:.2f} ms, p99 {d['p99_ms']:.2f} ms, max {d['max_ms']:.1f} ms, {d['over_20_ms']} of {d['commits']} over 20 ms\")" "$1"; }
 
 printf '\nreference: bare durable single-row SQLite commits on the same disk: %.0f/s\n' "$reference"
+echo "disk before the loads: $(disk "$before")"
+echo "disk after the loads:  $(disk "$after")"
 for r in "${results[@]}"; do
   IFS='|' read -r name rps p50 p99 errs <<<"$r"
   ratio=$(python3 -c "print(f'{float(\"$rps\")/float(\"$reference\"):.2f}')")

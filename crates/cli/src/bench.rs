@@ -303,7 +303,9 @@ async fn commits(dir: &std::path::Path, count: usize) -> Result<ExitCode, CliErr
         sqlx::query(pragma).execute(&mut conn).await.map_err(|e| CliError::failed(e.to_string()))?;
     }
     let started = Instant::now();
+    let mut each = Vec::with_capacity(count);
     for _ in 0..count {
+        let one = Instant::now();
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(|e| CliError::failed(e.to_string()))?;
         sqlx::query("INSERT INTO t (v) VALUES ($1)")
             .bind("x".repeat(200))
@@ -311,9 +313,25 @@ async fn commits(dir: &std::path::Path, count: usize) -> Result<ExitCode, CliErr
             .await
             .map_err(|e| CliError::failed(e.to_string()))?;
         tx.commit().await.map_err(|e| CliError::failed(e.to_string()))?;
+        each.push(one.elapsed().as_secs_f64() * 1e3);
     }
     let secs = started.elapsed().as_secs_f64();
-    println!("{}", serde_json::json!({"commits": count, "seconds": secs, "commits_per_second": count as f64 / secs}));
+    // The disk's own tail: a read waits for its audit entries' durable commit, so a disk whose
+    // fsync stalls now and then shows in every page's p99 whatever the code does.
+    each.sort_by(f64::total_cmp);
+    let at = |q: f64| each.get(((each.len() as f64 * q) as usize).min(each.len().saturating_sub(1))).copied().unwrap_or(0.0);
+    println!(
+        "{}",
+        serde_json::json!({
+            "commits": count,
+            "seconds": secs,
+            "commits_per_second": count as f64 / secs,
+            "p50_ms": at(0.5),
+            "p99_ms": at(0.99),
+            "max_ms": each.last().copied().unwrap_or(0.0),
+            "over_20_ms": each.iter().filter(|&&ms| ms > 20.0).count(),
+        })
+    );
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }

@@ -642,3 +642,18 @@ fn prompts_sweep_misuse_and_unreachable_database() {
     assert!(text(&out.stderr).contains("cannot connect to the postgres database"), "{}", text(&out.stderr));
     assert!(started.elapsed() < Duration::from_secs(30), "no hang");
 }
+
+/// `bench/measures.sh` reads the reference and the disk's commit tail from this JSON.
+#[test]
+fn bench_commits_reports_the_rate_and_the_disks_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = concord(&["bench", "commits", "--data-dir", dir.path().to_str().unwrap(), "--count", "50"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(v["commits"], 50);
+    let ms = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k} in {v}"));
+    assert!(ms("commits_per_second") > 0.0);
+    assert!(0.0 < ms("p50_ms") && ms("p50_ms") <= ms("p99_ms") && ms("p99_ms") <= ms("max_ms"), "{v}");
+    assert!(v["over_20_ms"].as_u64().unwrap() <= 50);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the scratch database is removed");
+}
