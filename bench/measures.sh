@@ -62,11 +62,19 @@ run() { # name, then wrk arguments; prints "name: N req/s, p50 X, p99 Y"
 }
 
 portal_cookie=$(curl -s -o /dev/null -D - "$base/portal/$secret" | awk -F'[ ;]' 'tolower($1)=="set-cookie:" {print $2}' | head -n1)
+# Every submission is new: each wrk thread, in each run, keys its submissions with a random
+# prefix of its own. (math.random is seeded alike in every thread and run, so keys built from it
+# repeated, and most measured submissions were replays of the warm-up's.)
 cat >"$work/portal.lua" <<'LUA'
+function setup(thread)
+  local urandom = assert(io.open("/dev/urandom", "rb"))
+  thread:set("prefix", "bench-" .. urandom:read(8):gsub(".", function(c) return string.format("%02x", c:byte()) end))
+  urandom:close()
+end
 counter = 0
 request = function()
   counter = counter + 1
-  local body = "item_mood=6&item_sleep=5&item_energy=6&item_work_study=5&item_relationships=7&item_harm_thoughts=0&item_note=&idempotency_key=bench-" .. math.random(1, 1e9) .. "-" .. counter
+  local body = "item_mood=6&item_sleep=5&item_energy=6&item_work_study=5&item_relationships=7&item_harm_thoughts=0&item_note=&idempotency_key=" .. prefix .. "-" .. counter
   return wrk.format("POST", "/portal/forms/checkin", {["Content-Type"] = "application/x-www-form-urlencoded", ["Cookie"] = COOKIE}, body)
 end
 LUA
