@@ -267,23 +267,67 @@ where
         .collect()
 }
 
-async fn read_client(
-    store: &Store,
-    conn: &mut sqlx::AnyConnection,
+/// A client's row, data key and care team in one statement: one row per team member (ordered
+/// by name), or one row with no member. `glass` says whether `$3` holds an unexpired emergency
+/// grant at `$4`. Reading the care team with the row spares a round trip on every record page.
+const CLIENT_WITH_TEAM: &str = "SELECT c.status, c.name_ct, c.date_of_birth_ct, c.created_at, c.updated_at, c.data_version, k.wrapped_key, \
+       CASE WHEN EXISTS (SELECT 1 FROM break_glass b WHERE b.client_id = c.id AND b.user_id = $3 AND b.expires_at > $4) THEN 1 ELSE 0 END AS glass, \
+       u.id AS member_id, u.name AS member_name, u.role AS member_role \
+     FROM clients c JOIN client_keys k ON k.client_id = c.id AND k.practice_id = c.practice_id \
+     LEFT JOIN care_team t ON t.client_id = c.id AND t.practice_id = c.practice_id \
+     LEFT JOIN users u ON u.id = t.user_id \
+     WHERE c.id = $1 AND c.practice_id = $2 ORDER BY u.name";
+
+/// A client as stored, not yet opened: the policy's facts for `user`, and the sealed fields.
+struct StoredClient {
+    facts: ClientFacts,
+    row: AnyRow,
+    care_team: Vec<TeamMember>,
+}
+
+async fn fetch_client<'e, E>(
+    exec: E,
     practice_id: PracticeId,
     client_id: ClientId,
-) -> Result<ClientRecord, StoreError> {
+    user: UserId,
+    now: i64,
+) -> Result<Option<StoredClient>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows = sqlx::query(CLIENT_WITH_TEAM)
+        .bind(client_id.to_string())
+        .bind(practice_id.to_string())
+        .bind(user.to_string())
+        .bind(now)
+        .fetch_all(exec)
+        .await?;
+    let mut care_team = Vec::with_capacity(rows.len());
+    for r in &rows {
+        if r.try_get::<Option<String>, _>("member_id")?.is_none() {
+            continue;
+        }
+        let role: String = r.try_get("member_role")?;
+        care_team.push(TeamMember {
+            user_id: parse_id(r, "member_id")?,
+            name: r.try_get("member_name")?,
+            role: role.parse().map_err(|_| StoreError::Invalid("corrupt role".into()))?,
+        });
+    }
+    let Some(row) = rows.into_iter().next() else { return Ok(None) };
+    let facts = ClientFacts {
+        practice_id,
+        client_id,
+        on_care_team: care_team.iter().any(|m| m.user_id == user),
+        break_glass_active: row.try_get::<i64, _>("glass")? != 0,
+    };
+    Ok(Some(StoredClient { facts, row, care_team }))
+}
+
+/// Opens a stored client's sealed fields with its data key.
+fn open_client(store: &Store, stored: StoredClient) -> Result<ClientRecord, StoreError> {
+    let (client_id, r) = (stored.facts.client_id, &stored.row);
     let sid = client_id.to_string();
-    // The data key comes with the row (one statement fewer than `data_key`).
-    let r = sqlx::query(
-        "SELECT c.status, c.name_ct, c.date_of_birth_ct, c.created_at, c.updated_at, c.data_version, k.wrapped_key \
-         FROM clients c JOIN client_keys k ON k.client_id = c.id AND k.practice_id = c.practice_id WHERE c.id = $1 AND c.practice_id = $2",
-    )
-    .bind(&sid)
-    .bind(practice_id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(StoreError::NotFound)?;
     let key = store.key().unwrap_data_key(&sid, &r.try_get::<Vec<u8>, _>("wrapped_key")?)?;
     let name_ct: Vec<u8> = r.try_get("name_ct")?;
     let dob_ct: Option<Vec<u8>> = r.try_get("date_of_birth_ct")?;
@@ -294,20 +338,40 @@ async fn read_client(
         status: ClientStatus::parse(&r.try_get::<String, _>("status")?)?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
-        care_team: team_of(&mut *conn, practice_id, client_id).await?,
         data_version: r.try_get("data_version")?,
+        care_team: stored.care_team,
     })
 }
 
-/// Reads a client's identity and care team (audited), on a connection rather than in a
-/// transaction: the two statements need no common snapshot (a care-team change between them
-/// shows as it would a moment later), and BEGIN and COMMIT would be two more round trips.
+async fn read_client(
+    store: &Store,
+    ctx: &Ctx,
+    conn: &mut sqlx::AnyConnection,
+    practice_id: PracticeId,
+    client_id: ClientId,
+    user: UserId,
+) -> Result<ClientRecord, StoreError> {
+    let stored = fetch_client(&mut *conn, practice_id, client_id, user, ctx.ts()).await?.ok_or(StoreError::NotFound)?;
+    open_client(store, stored)
+}
+
+/// Reads a client's identity and care team (audited), in one statement on a reader connection.
 pub async fn get_client(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Result<ClientRecord, StoreError> {
     let mut conn = store.reads().acquire().await?;
-    let rec = read_client(store, &mut conn, access.practice_id(), access.client_id()).await?;
+    let rec = read_client(store, ctx, &mut conn, access.practice_id(), access.client_id(), access.actor().user_id).await?;
     conn.release();
     store.audit_read(ctx, record_event(ctx, access, "client.read", "client")).await?;
     Ok(rec)
+}
+
+/// [`record_access`] and then [`get_client`], in one statement: the client's row comes with the
+/// facts the policy decides on, and is opened only once it says yes. NotFound when it says no.
+pub async fn open_record(store: &Store, ctx: &Ctx, actor: &Actor, client_id: ClientId) -> Result<(RecordAccess, ClientRecord), StoreError> {
+    let stored = fetch_client(store.reads(), actor.practice_id, client_id, actor.user_id, ctx.ts()).await?;
+    let access = policy::decide_record(actor, stored.as_ref().map(|s| &s.facts)).ok_or(StoreError::NotFound)?;
+    let rec = open_client(store, stored.ok_or(StoreError::NotFound)?)?;
+    store.audit_read(ctx, record_event(ctx, &access, "client.read", "client")).await?;
+    Ok((access, rec))
 }
 
 /// A change to a client's identity; `None` leaves a field as it is.
@@ -364,7 +428,7 @@ pub async fn update_client(store: &Store, ctx: &Ctx, access: &RecordAccess, ch: 
     let mut ev = record_event(ctx, access, "client.update", "client");
     ev.detail = format!("{} fields={}", ev.detail, fields.join(","));
     audit::append(&mut tx, &ev).await?;
-    let rec = read_client(store, &mut tx, practice_id, access.client_id()).await?;
+    let rec = read_client(store, ctx, &mut tx, practice_id, access.client_id(), access.actor().user_id).await?;
     tx.commit().await?;
     Ok(rec)
 }
@@ -573,7 +637,7 @@ pub async fn care_team(store: &Store, ctx: &Ctx, access: &RecordAccess) -> Resul
 /// The admin's view for managing a care team: the client's name and team.
 pub async fn care_team_admin_view(store: &Store, ctx: &Ctx, access: &CareTeamAccess) -> Result<(String, Vec<TeamMember>), StoreError> {
     let mut tx = store.begin_read().await?;
-    let rec = read_client(store, &mut tx, access.practice_id(), access.client_id()).await?;
+    let rec = read_client(store, ctx, &mut tx, access.practice_id(), access.client_id(), access.actor().user_id).await?;
     tx.commit().await?;
     store.audit_read(ctx, client_event(ctx, &access.actor(), access.client_id(), "care_team.read", "care_team")).await?;
     Ok((rec.name, rec.care_team))

@@ -140,8 +140,7 @@ fn client_json(rec: ClientRecord) -> ClientJson {
 
 pub async fn get_client(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> ApiResult<Json<ClientJson>> {
     let id: ClientId = parse_path_id(&id)?;
-    let access = clients::record_access(&state.store, &caller.ctx, &caller.actor(), id).await?;
-    Ok(Json(client_json(clients::get_client(&state.store, &caller.ctx, &access).await?)))
+    Ok(Json(client_json(clients::open_record(&state.store, &caller.ctx, &caller.actor(), id).await?.1)))
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).

@@ -321,8 +321,7 @@ pub async fn client_page_view(
     new_portal_url: Option<String>,
     view: RecordView,
 ) -> Result<ClientPage, PageError> {
-    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
-    let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
+    let (access, rec) = clients::open_record(&state.store, &staff.ctx, &staff.actor(), id).await?;
     let measures = crate::pages::measures::section(state, staff, &access, rec.data_version, new_portal_url, view.scores).await?;
     let derived = std::sync::Arc::clone(&measures.derived);
     let sessions = &derived.sessions;
@@ -384,8 +383,7 @@ pub async fn show_client(
 
 pub async fn edit_client_form(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
-    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
-    let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
+    let (_, rec) = clients::open_record(&state.store, &staff.ctx, &staff.actor(), id).await?;
     Ok(render(&form_page(
         &staff,
         "Edit client",

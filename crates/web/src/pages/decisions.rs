@@ -247,8 +247,7 @@ pub(crate) fn worksheet(d: &Decision, client: ClientId, today: time::Date) -> Wo
 
 pub async fn show(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
-    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
-    let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
+    let (access, rec) = clients::open_record(&state.store, &staff.ctx, &staff.actor(), id).await?;
     let decisions = store::list_decisions(&state.store, &staff.ctx, &access).await?;
     let dossiers = store::list_dossiers(&state.store, &staff.ctx, &access).await?;
     let today = staff.ctx.now.date();

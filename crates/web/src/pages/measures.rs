@@ -337,8 +337,7 @@ async fn load(
     instrument: Option<&str>,
 ) -> Result<(ClientId, RecordAccess, String, Arc<Registry>, String), PageError> {
     let id: ClientId = parse_path_id(id)?;
-    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
-    let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
+    let (access, rec) = clients::open_record(&state.store, &staff.ctx, &staff.actor(), id).await?;
     let registry = registry(state, &staff.ctx, access.practice_id()).await?;
     let instrument = instrument.unwrap_or("").trim().to_owned();
     if registry.get(&instrument).is_none() {

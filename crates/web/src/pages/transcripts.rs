@@ -390,8 +390,7 @@ pub async fn discard_text(
 
 pub async fn trends(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, PageError> {
     let id: ClientId = parse_path_id(&id)?;
-    let access = clients::record_access(&state.store, &staff.ctx, &staff.actor(), id).await?;
-    let rec = clients::get_client(&state.store, &staff.ctx, &access).await?;
+    let (access, rec) = clients::open_record(&state.store, &staff.ctx, &staff.actor(), id).await?;
     let list = transcripts::list_transcripts(&state.store, &staff.ctx, &access).await?;
     let mut rows = Vec::with_capacity(list.len());
     let mut series = Vec::with_capacity(list.len());
