@@ -249,22 +249,24 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     let rows = sqlx::query(
-        "SELECT u.id, u.name, u.role FROM care_team t JOIN users u ON u.id = t.user_id WHERE t.client_id = $1 AND t.practice_id = $2 ORDER BY u.name",
+        "SELECT u.id AS member_id, u.name AS member_name, u.role AS member_role FROM care_team t JOIN users u ON u.id = t.user_id \
+         WHERE t.client_id = $1 AND t.practice_id = $2 ORDER BY u.name",
     )
     .bind(client_id.to_string())
     .bind(practice_id.to_string())
     .fetch_all(exec)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let role: String = r.try_get("role")?;
-            Ok(TeamMember {
-                user_id: parse_id(r, "id")?,
-                name: r.try_get("name")?,
-                role: role.parse().map_err(|_| StoreError::Invalid("corrupt role".into()))?,
-            })
-        })
-        .collect()
+    rows.iter().map(team_member).collect()
+}
+
+/// A care-team member from a row's `member_id`, `member_name` and `member_role`.
+fn team_member(r: &AnyRow) -> Result<TeamMember, StoreError> {
+    let role: String = r.try_get("member_role")?;
+    Ok(TeamMember {
+        user_id: parse_id(r, "member_id")?,
+        name: r.try_get("member_name")?,
+        role: role.parse().map_err(|_| StoreError::Invalid("corrupt role".into()))?,
+    })
 }
 
 /// A client's row, data key and care team in one statement: one row per team member (ordered
@@ -304,15 +306,10 @@ where
         .await?;
     let mut care_team = Vec::with_capacity(rows.len());
     for r in &rows {
-        if r.try_get::<Option<String>, _>("member_id")?.is_none() {
-            continue;
+        // The one row of a client without a team has no member.
+        if r.try_get::<Option<String>, _>("member_id")?.is_some() {
+            care_team.push(team_member(r)?);
         }
-        let role: String = r.try_get("member_role")?;
-        care_team.push(TeamMember {
-            user_id: parse_id(r, "member_id")?,
-            name: r.try_get("member_name")?,
-            role: role.parse().map_err(|_| StoreError::Invalid("corrupt role".into()))?,
-        });
     }
     let Some(row) = rows.into_iter().next() else { return Ok(None) };
     let facts = ClientFacts {
