@@ -77,6 +77,11 @@ pub struct ClientRecord {
     pub care_team: Vec<TeamMember>,
     /// See [`ClientSummary::data_version`].
     pub data_version: i64,
+    /// See [`ClientSummary::caseload_version`].
+    pub caseload_version: i64,
+    /// Bumped by triggers with any change to the client's portal links (migration 0011): the
+    /// record page keeps schedules, links and open prompts keyed on all three versions.
+    pub record_version: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -272,7 +277,7 @@ fn team_member(r: &AnyRow) -> Result<TeamMember, StoreError> {
 /// A client's row, data key and care team in one statement: one row per team member (ordered
 /// by name), or one row with no member. `glass` says whether `$3` holds an unexpired emergency
 /// grant at `$4`. Reading the care team with the row spares a round trip on every record page.
-const CLIENT_WITH_TEAM: &str = "SELECT c.status, c.name_ct, c.date_of_birth_ct, c.created_at, c.updated_at, c.data_version, k.wrapped_key, \
+const CLIENT_WITH_TEAM: &str = "SELECT c.status, c.name_ct, c.date_of_birth_ct, c.created_at, c.updated_at, c.data_version, c.caseload_version, c.record_version, k.wrapped_key, \
        CASE WHEN EXISTS (SELECT 1 FROM break_glass b WHERE b.client_id = c.id AND b.user_id = $3 AND b.expires_at > $4) THEN 1 ELSE 0 END AS glass, \
        u.id AS member_id, u.name AS member_name, u.role AS member_role \
      FROM clients c JOIN client_keys k ON k.client_id = c.id AND k.practice_id = c.practice_id \
@@ -336,6 +341,8 @@ fn open_client(store: &Store, stored: StoredClient) -> Result<ClientRecord, Stor
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
         data_version: r.try_get("data_version")?,
+        caseload_version: r.try_get("caseload_version")?,
+        record_version: r.try_get("record_version")?,
         care_team: stored.care_team,
     })
 }

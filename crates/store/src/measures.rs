@@ -50,16 +50,17 @@ pub use definitions::{
     practice_registry,
 };
 pub use portal::{
-    PORTAL_LINK_MAX_TTL, PORTAL_PIN_THROTTLE, PORTAL_SESSION_TTL, PortalError, PortalLinkRow, PortalResponse, create_portal_link,
-    create_portal_session, end_portal_session, list_portal_links, open_portal, portal_client_first_name, portal_due, portal_list_responses,
-    portal_record_response, resume_portal, revoke_portal_link,
+    PORTAL_LINK_MAX_TTL, PORTAL_PIN_THROTTLE, PORTAL_SESSION_TTL, PortalError, PortalLinkRow, PortalResponse, audit_cached_portal_links,
+    create_portal_link, create_portal_session, end_portal_session, list_portal_links, open_portal, portal_client_first_name, portal_due,
+    portal_list_responses, portal_record_response, resume_portal, revoke_portal_link,
 };
 pub use responses::{
     MAX_FUTURE_SECONDS, NOTE_MAX_CHARS, NewResponse, ResponseRecord, ResponseSource, ScorePoint, audit_cached_caseload_scores,
     audit_cached_score_points, caseload_score_points, list_responses, list_score_points,
 };
 pub use schedules::{
-    CaseloadOverdue, DueMeasure, OverdueMeasure, ScheduleRow, list_schedules, overdue_for_caseload, remove_schedule, set_schedule,
+    CaseloadOverdue, DueMeasure, OverdueMeasure, ScheduleRow, audit_cached_schedules, held_until, list_schedules, overdue_for_caseload,
+    remove_schedule, set_schedule,
 };
 pub(crate) use writes::{ResponseWrite, write_responses};
 pub use writes::{record_response, record_responses_bulk};

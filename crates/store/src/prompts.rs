@@ -824,16 +824,21 @@ impl StatusFilter {
             _ => None,
         }
     }
+
+    /// The state it keeps, `None` for all.
+    fn state(self) -> Option<&'static str> {
+        match self {
+            StatusFilter::All => None,
+            StatusFilter::Open => Some("open"),
+            StatusFilter::Deferred => Some("deferred"),
+            StatusFilter::Resolved => Some("resolved"),
+        }
+    }
 }
 
 /// The client's prompts, most urgent and newest first (audited).
 pub async fn list_prompts(store: &Store, ctx: &Ctx, access: &RecordAccess, filter: StatusFilter) -> Result<Vec<PromptRow>, StoreError> {
-    let state = match filter {
-        StatusFilter::All => None,
-        StatusFilter::Open => Some("open"),
-        StatusFilter::Deferred => Some("deferred"),
-        StatusFilter::Resolved => Some("resolved"),
-    };
+    let state = filter.state();
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {PROMPT_COLS} FROM prompts WHERE practice_id = $1 AND client_id = $2 AND ($3 IS NULL OR state = $3) ORDER BY created_at DESC, id DESC"
     )))
@@ -844,10 +849,25 @@ pub async fn list_prompts(store: &Store, ctx: &Ctx, access: &RecordAccess, filte
     .await?;
     let mut out = rows.iter().map(prompt_from).collect::<Result<Vec<_>, _>>()?;
     out.sort_by_key(|p| (p.status != "open", p.urgency));
-    let mut ev = staff_event(ctx, access, "prompt.list", None);
-    ev.detail = format!("{} status={} count={}", ev.detail, state.unwrap_or("all"), out.len());
-    store.audit_read(ctx, ev).await?;
+    store.audit_read(ctx, list_event(ctx, access, state, out.len(), "")).await?;
     Ok(out)
+}
+
+/// Audits a read of a client's prompts that a page served from memory (detail `cached`).
+pub async fn audit_cached_prompts(
+    store: &Store,
+    ctx: &Ctx,
+    access: &RecordAccess,
+    filter: StatusFilter,
+    count: usize,
+) -> Result<(), StoreError> {
+    store.audit_read(ctx, list_event(ctx, access, filter.state(), count, " cached")).await
+}
+
+fn list_event(ctx: &Ctx, access: &RecordAccess, state: Option<&str>, count: usize, suffix: &str) -> audit::AuditEvent {
+    let mut ev = staff_event(ctx, access, "prompt.list", None);
+    ev.detail = format!("{} status={} count={count}{suffix}", ev.detail, state.unwrap_or("all"));
+    ev
 }
 
 /// Resolves the prompt's owner and asks the policy for record access (NotFound for a prompt

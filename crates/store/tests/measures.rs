@@ -851,3 +851,36 @@ async fn caseload_versions_follow_what_a_row_shows(env: &Env) {
     assert_eq!(stamps(&env.owner, None, true).await.len(), 1);
 }
 both_engines!(caseload_versions_follow_what_a_row_shows);
+
+/// The record page keeps schedules, portal links and open prompts keyed on the client's three
+/// versions: `record_version` follows every change to a portal link, whoever writes it, and
+/// `open_record` reads all three with the client's row.
+async fn record_version_follows_portal_links(env: &Env) {
+    let access = env.access().await;
+    let versions = || async {
+        let (_, rec) = clients::open_record(&env.store, &ctx(), &env.owner.actor(), env.client).await.unwrap();
+        (rec.data_version, rec.caseload_version, rec.record_version)
+    };
+    let mut last = versions().await;
+    let mut bumped = |now: (i64, i64, i64), what: &str, record: bool| {
+        assert_eq!((now.0, now.1), (last.0, last.1), "{what}: no other version moves");
+        assert_eq!(now.2 > last.2, record, "{what}: {last:?} → {now:?}");
+        last = now;
+    };
+    let t = ctx().ts();
+    let (link, secret) = measures::create_portal_link(&env.store, &ctx(), &access, t + DAY, None).await.unwrap();
+    bumped(versions().await, "a link created", true);
+    measures::open_portal(&env.store, &ctx(), &secret, None).await.unwrap();
+    bumped(versions().await, "a link opened", true);
+    measures::revoke_portal_link(&env.store, &ctx(), &access, link).await.unwrap();
+    bumped(versions().await, "a link revoked", true);
+    sqlx::query("DELETE FROM portal_links WHERE id = $1").bind(link.to_string()).execute(env.store.pool()).await.unwrap();
+    bumped(versions().await, "a link deleted", true);
+    let once = measures::set_schedule(&env.store, &ctx(), &access, &iid("wsas"), Frequency::Once).await.unwrap();
+    let now = versions().await;
+    assert!(now.1 > last.1 && now.2 == last.2, "a schedule moves the caseload version only: {last:?} → {now:?}");
+    last = now;
+    measures::remove_schedule(&env.store, &ctx(), &access, once).await.unwrap();
+    assert_eq!(versions().await.2, last.2);
+}
+both_engines!(record_version_follows_portal_links);

@@ -10,6 +10,10 @@
 //! follows schedules, prompts, name and status), and also expire when the clock passes the
 //! client's next session start or the next time one of their measures falls overdue.
 //!
+//! The record page's schedules, portal links and open-prompt summary are kept too, stamped
+//! with those two versions and a third, `record_version` (migration 0011, follows portal
+//! links), and valid until the clock passes one of the schedules' due or overdue times.
+//!
 //! Callers look entries up only with ids that came through an access decision (a
 //! `RecordAccess`, or a caseload the `CaseloadScope` listed), and still audit the read. Entries
 //! live only in memory, and the number of entries is bounded. They hold scores as drawn and, in
@@ -204,11 +208,59 @@ impl CaseloadEntry {
     }
 }
 
+/// What a record panel was read at: any of the three versions changing makes it stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PanelStamp {
+    pub data_version: i64,
+    pub caseload_version: i64,
+    pub record_version: i64,
+}
+
+impl From<&concord_store::clients::ClientRecord> for PanelStamp {
+    fn from(r: &concord_store::clients::ClientRecord) -> Self {
+        PanelStamp { data_version: r.data_version, caseload_version: r.caseload_version, record_version: r.record_version }
+    }
+}
+
+/// The rest of what the record page reads about a client, beside the measures and sessions: the
+/// active schedules (their due state follows responses and sessions, `data_version`, and the
+/// schedules themselves, `caseload_version`), the portal links (`record_version`, migration
+/// 0011) and the open prompts (`caseload_version`); and until when the clock leaves it true.
+#[derive(Debug)]
+pub struct RecordPanel {
+    pub schedules: Vec<concord_store::measures::ScheduleRow>,
+    pub links: Vec<concord_store::measures::PortalLinkRow>,
+    pub prompts: crate::pages::records::PromptSummary,
+    /// The next due or overdue time after it was read; the read time itself when a part moves
+    /// with something no version follows (a booked session's start; a PIN link's lock, kept
+    /// with the sign-in throttles), so that it is never served again.
+    pub valid_until: Option<i64>,
+}
+
+impl RecordPanel {
+    pub fn new(
+        schedules: Vec<concord_store::measures::ScheduleRow>,
+        links: Vec<concord_store::measures::PortalLinkRow>,
+        prompts: crate::pages::records::PromptSummary,
+        now: i64,
+    ) -> Self {
+        let pin_lock = links.iter().any(|l| l.has_pin && l.revoked_at.is_none() && l.expires_at > now).then_some(now);
+        let valid_until = concord_store::measures::held_until(&schedules, now).into_iter().chain(pin_lock).min();
+        RecordPanel { schedules, links, prompts, valid_until }
+    }
+
+    pub fn fresh_at(&self, now: i64) -> bool {
+        self.valid_until.is_none_or(|t| now < t)
+    }
+}
+
 /// Caseload rows are small (about 2 KB); record pages' cards are large (three charts with
 /// their tables, about 100 KB), so fewer are kept.
 const CASELOAD_ENTRIES: usize = 4096;
 const CASELOAD_ROW_ENTRIES: usize = 4096;
 const RECORD_ENTRIES: usize = 128;
+/// Record panels are small (a few schedules and links, about 1 KB).
+const PANEL_ENTRIES: usize = 4096;
 
 /// A caseload read that concurrent cold requests make once: the rows of one listing (whose
 /// caseload, their search, archived clients too) or the score points behind its measures cells.
@@ -225,6 +277,7 @@ pub struct Views {
     pub caseload_rows: Arc<ViewCache<CaseloadEntry, RowStamp>>,
     pub caseload_reads: Arc<SingleFlight<CaseloadRead>>,
     pub record: Arc<ViewCache<RecordMeasures>>,
+    pub panel: Arc<ViewCache<RecordPanel, PanelStamp>>,
 }
 
 impl Views {
@@ -233,6 +286,7 @@ impl Views {
         self.caseload.forget(client);
         self.caseload_rows.forget(client);
         self.record.forget(client);
+        self.panel.forget(client);
     }
 }
 
@@ -243,6 +297,7 @@ impl Default for Views {
             caseload_rows: Arc::new(ViewCache::new(CASELOAD_ROW_ENTRIES)),
             caseload_reads: Arc::default(),
             record: Arc::new(ViewCache::new(RECORD_ENTRIES)),
+            panel: Arc::new(ViewCache::new(PANEL_ENTRIES)),
         }
     }
 }

@@ -455,6 +455,102 @@ async fn caseload_rows_follow_every_change(app: TestApp) {
 }
 both_engines!(caseload_rows_follow_every_change);
 
+/// The record page keeps a client's schedules, portal links and open prompts in memory, keyed
+/// on the client's three versions and valid until the next due or overdue time: each change
+/// shows at once, whoever makes it, and so does the clock; a panel served from memory is
+/// audited as the reads it replaces.
+async fn record_panel_follows_every_change(app: TestApp) {
+    let w = &app.world;
+    let c = w.client;
+    let record = |who: Person| {
+        let app = &app;
+        async move { app.get_html(&format!("/clients/{c}"), &who).await.1.split_whitespace().collect::<Vec<_>>().join(" ") }
+    };
+    // (entries, of which served from memory) of one read action on this client.
+    let audited = |action: &'static str| {
+        let store = app.store.clone();
+        let practice = w.practice_a.to_string();
+        async move {
+            let f = concord_store::audit::AuditFilter {
+                client_id: Some(c.to_string()),
+                action: Some(action.into()),
+                limit: 1000,
+                ..Default::default()
+            };
+            let entries = concord_store::audit::list(store.pool(), &practice, &f).await.unwrap();
+            (entries.len(), entries.iter().filter(|e| e.detail.ends_with("cached")).count())
+        }
+    };
+    assert!(record(w.owner.clone()).await.contains("No measures scheduled."));
+    let before = [audited("schedule.list").await, audited("portal_link.list").await, audited("prompt.list").await];
+    assert!(record(w.owner.clone()).await.contains("No measures scheduled."));
+    let after = [audited("schedule.list").await, audited("portal_link.list").await, audited("prompt.list").await];
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(*a, (b.0 + 1, b.1 + 1), "served from memory, and each read audited as such");
+    }
+
+    // Changes made straight through the store, on its own pool, as the CLI makes them.
+    let cli = concord_store::Store::open(&app.url, concord_store::crypto::PracticeKey::from_bytes(app.key_bytes)).await.unwrap();
+    let access = concord_store::clients::record_access(&cli, &app.ctx(), &w.owner.user.actor(), c).await.unwrap();
+    let gad7 = concord_domain::measures::InstrumentId::parse("gad7").unwrap();
+    let weekly = concord_domain::measures::schedule::Frequency::Weekly;
+    let schedule = concord_store::measures::set_schedule(&cli, &app.ctx(), &access, &gad7, weekly).await.unwrap();
+    let page = record(w.owner.clone()).await;
+    assert!(page.contains("GAD-7, weekly — due since"), "a new schedule shows: {page}");
+    respond(&app, "gad7", json!([1, 1, 1, 1, 1, 1, 1]), &app.clock.now().format(&time::format_description::well_known::Rfc3339).unwrap())
+        .await;
+    assert!(record(w.owner.clone()).await.contains("GAD-7, weekly — next due"), "a response moves the due date");
+    assert!(record(w.owner.clone()).await.contains("GAD-7, weekly — next due"), "and is served from memory until then");
+    app.clock.advance(7 * 86_400 + 60);
+    let owner = app.fresh(&w.owner).await;
+    assert!(record(owner.clone()).await.contains("GAD-7, weekly — due since"), "due again once the clock passes its time");
+    app.clock.advance(7 * 86_400);
+    let owner = app.fresh(&owner).await;
+    assert!(
+        record(owner.clone()).await.contains(r#"GAD-7, weekly — <strong class="overdue">overdue</strong>, due since"#),
+        "and overdue after its grace"
+    );
+    concord_store::measures::remove_schedule(&cli, &app.ctx(), &access, schedule).await.unwrap();
+    assert!(record(owner.clone()).await.contains("No measures scheduled."), "a stopped schedule leaves");
+
+    // A portal link: created, opened by the client, revoked.
+    let expires = app.clock.now().unix_timestamp() + 7 * 86_400;
+    let (link, secret) = concord_store::measures::create_portal_link(&cli, &app.ctx(), &access, expires, None).await.unwrap();
+    assert!(record(owner.clone()).await.contains(": Active"), "a new link shows");
+    assert!(!record(owner.clone()).await.contains("last opened"));
+    let opened = app.page("GET", &format!("/portal/{secret}"), None, None).await;
+    assert!(opened.status().is_success() || opened.status().is_redirection(), "{}", opened.status());
+    assert!(record(owner.clone()).await.contains("Active, last opened"), "the client opening it shows");
+    concord_store::measures::revoke_portal_link(&cli, &app.ctx(), &access, link).await.unwrap();
+    assert!(record(owner.clone()).await.contains(": Revoked"), "a revoked link shows as revoked");
+
+    // A link with a PIN can be locked by wrong PINs, which no version follows: never kept.
+    let (_, pinned) = concord_store::measures::create_portal_link(&cli, &app.ctx(), &access, expires, Some("4821")).await.unwrap();
+    assert!(record(owner.clone()).await.contains("Active, with PIN"));
+    for _ in 0..5 {
+        app.page("POST", &format!("/portal/{pinned}"), None, Some(&[("pin", "0000")])).await;
+    }
+    assert!(record(owner.clone()).await.contains("Locked (wrong PINs)"), "a link locked by wrong PINs shows at once");
+
+    // A safety flag opens a prompt; resolving it clears it.
+    let at = (app.clock.now() - time::Duration::hours(1)).format(&time::format_description::well_known::Rfc3339).unwrap();
+    assert_eq!(respond(&app, "phq9", phq9([1, 1, 1, 1, 1, 1, 1, 1, 2]), &at).await.0, 201);
+    assert!(record(owner.clone()).await.contains("Safety concern:"), "a safety prompt shows");
+    let (_, open) = app.api("GET", &format!("/api/v1/clients/{c}/prompts"), Some(&w.owner), None).await;
+    let id = open.as_array().unwrap().iter().find(|p| p["kind"] == "safety").unwrap()["id"].as_str().unwrap().to_owned();
+    let resolve = json!({"response": "discussed", "note": "Talked it through.", "action": "Reviewed the safety plan."});
+    assert_eq!(app.api("POST", &format!("/api/v1/prompts/{id}/resolve"), Some(&w.owner), Some(resolve)).await.0, 200);
+    assert!(!record(owner.clone()).await.contains("Safety concern:"), "a resolved prompt leaves");
+
+    // The kept panel never crosses care teams or practices.
+    for who in [&w.other, &w.b_clinician] {
+        let (s, page) = app.get_html(&format!("/clients/{c}"), &app.fresh(who).await).await;
+        assert_eq!(s, 404, "{page}");
+        assert!(!page.contains("Revoked") && !page.contains("with PIN"));
+    }
+}
+both_engines!(record_panel_follows_every_change);
+
 /// Concurrent first requests for a caseload read it once (single-flight): the others wait for
 /// the first and are served what it kept, audited as cached reads. Without it, a cold server
 /// under load made every waiting request repeat the whole read.

@@ -199,9 +199,7 @@ pub async fn list_portal_links(store: &Store, ctx: &Ctx, access: &RecordAccess) 
     .bind(access.client_id().to_string())
     .fetch_all(store.reads())
     .await?;
-    let mut ev = record_event(ctx, access, "portal_link.list", "portal_link");
-    ev.detail = format!("basis={} count={}", access.basis().as_str(), rows.len());
-    store.audit_read(ctx, ev).await?;
+    store.audit_read(ctx, link_list_event(ctx, access, rows.len(), "")).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let id: PortalLinkId = parse_id(r, "id")?;
@@ -219,6 +217,17 @@ pub async fn list_portal_links(store: &Store, ctx: &Ctx, access: &RecordAccess) 
         });
     }
     Ok(out)
+}
+
+/// Audits a read of a client's portal links that a page served from memory (detail `cached`).
+pub async fn audit_cached_portal_links(store: &Store, ctx: &Ctx, access: &RecordAccess, count: usize) -> Result<(), StoreError> {
+    store.audit_read(ctx, link_list_event(ctx, access, count, " cached")).await
+}
+
+fn link_list_event(ctx: &Ctx, access: &RecordAccess, count: usize, suffix: &str) -> audit::AuditEvent {
+    let mut ev = record_event(ctx, access, "portal_link.list", "portal_link");
+    ev.detail = format!("basis={} count={count}{suffix}", access.basis().as_str());
+    ev
 }
 
 // ---- opening the portal -------------------------------------------------------------------

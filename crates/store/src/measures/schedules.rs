@@ -241,10 +241,31 @@ pub async fn list_schedules(store: &Store, ctx: &Ctx, access: &RecordAccess) -> 
     let mut conn = store.reads().acquire().await?;
     let out = client_schedules(&mut conn, ctx, access.practice_id(), access.client_id()).await?;
     conn.release();
-    let mut ev = record_event(ctx, access, "schedule.list", "measure_schedule");
-    ev.detail = format!("basis={} count={}", access.basis().as_str(), out.len());
-    store.audit_read(ctx, ev).await?;
+    store.audit_read(ctx, list_event(ctx, access, out.len(), "")).await?;
     Ok(out)
+}
+
+/// Audits a read of a client's schedules that a page served from memory (detail `cached`).
+pub async fn audit_cached_schedules(store: &Store, ctx: &Ctx, access: &RecordAccess, count: usize) -> Result<(), StoreError> {
+    store.audit_read(ctx, list_event(ctx, access, count, " cached")).await
+}
+
+fn list_event(ctx: &Ctx, access: &RecordAccess, count: usize, suffix: &str) -> audit::AuditEvent {
+    let mut ev = record_event(ctx, access, "schedule.list", "measure_schedule");
+    ev.detail = format!("basis={} count={count}{suffix}", access.basis().as_str());
+    ev
+}
+
+/// Until when schedules read at `now` stay as read by the clock alone: their next due or
+/// overdue time (`None`: until something is written). An every-session schedule also moves when
+/// a booked session's start passes, which the rows do not hold, so it holds only at `now`.
+pub fn held_until(rows: &[ScheduleRow], now: i64) -> Option<i64> {
+    rows.iter()
+        .filter_map(|r| match r.frequency {
+            Frequency::EverySession => Some(now),
+            _ => [r.due.due_at, r.due.overdue_from].into_iter().flatten().filter(|t| *t > now).min(),
+        })
+        .min()
 }
 
 /// The caseload's overdue measures, and when that list next changes by the clock alone.
@@ -326,4 +347,44 @@ pub async fn overdue_for_caseload(store: &Store, ctx: &Ctx, scope: &CaseloadScop
     tx.commit().await?;
     store.audit_read(ctx, ev).await?;
     Ok(CaseloadOverdue { measures: out, next_overdue_at })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use concord_domain::ids::{ScheduleId, UserId};
+
+    fn row(frequency: Frequency, due_at: Option<i64>, overdue_from: Option<i64>, now: i64) -> ScheduleRow {
+        ScheduleRow {
+            id: ScheduleId::new_at(1_700_000_000_000, [1; 10]),
+            instrument: InstrumentId::parse("phq9").unwrap(),
+            frequency,
+            starts_at: 0,
+            created_by: UserId::new_at(1_700_000_000_000, [2; 10]),
+            created_at: 0,
+            last_response_at: None,
+            due: Due { due_at, overdue_from, is_due: due_at.is_some_and(|d| d <= now), overdue: overdue_from.is_some_and(|o| o <= now) },
+        }
+    }
+
+    #[test]
+    fn schedules_hold_until_their_next_due_or_overdue_time() {
+        let now = 1_000;
+        assert_eq!(held_until(&[], now), None, "nothing scheduled: only a write changes it");
+        let weekly = row(Frequency::Weekly, Some(1_500), Some(2_000), now);
+        assert_eq!(held_until(std::slice::from_ref(&weekly), now), Some(1_500), "becomes due");
+        let due = row(Frequency::Daily, Some(900), Some(1_200), now);
+        assert_eq!(held_until(&[weekly.clone(), due.clone()], now), Some(1_200), "the earliest change of any");
+        let overdue = row(Frequency::Weekly, Some(100), Some(200), now);
+        assert_eq!(held_until(&[overdue], now), None, "already overdue: the clock changes nothing more");
+        assert_eq!(held_until(&[row(Frequency::Once, None, None, now)], now), None, "a completed one-off");
+        let session = row(Frequency::EverySession, Some(5_000), None, now);
+        assert_eq!(held_until(&[weekly, session], now), Some(now), "every-session moves with session starts: never held");
+        // What it promises: the due state read at `now` is the one at any time before it.
+        for t in [now, 1_100, 1_199] {
+            let again = row(Frequency::Daily, Some(900), Some(1_200), t);
+            assert_eq!((again.due.is_due, again.due.overdue), (due.due.is_due, due.due.overdue), "at {t}");
+        }
+    }
 }

@@ -10,7 +10,7 @@ use crate::outcomes::{MeasureSummary, summarise};
 use crate::questionnaire;
 use crate::state::AppState;
 use crate::view::{PaperFormPage, fmt_ts, render};
-use crate::view_cache::{RecordMeasures, Stamp};
+use crate::view_cache::{RecordMeasures, RecordPanel, Stamp};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -174,6 +174,7 @@ pub async fn section(
     staff: &Staff,
     access: &RecordAccess,
     data_version: i64,
+    panel: &RecordPanel,
     new_portal_url: Option<String>,
     all_scores: bool,
 ) -> Result<MeasuresSection, PageError> {
@@ -206,14 +207,13 @@ pub async fn section(
         }
     };
     drop(turn);
-    let schedules = store_measures::list_schedules(&state.store, &staff.ctx, access).await?;
-    let links = store_measures::list_portal_links(&state.store, &staff.ctx, access).await?;
     let now = staff.ctx.ts();
     Ok(MeasuresSection {
         derived,
         instruments: registry.iter().map(|i| (i.id().as_str().to_owned(), i.name().to_owned())).collect(),
-        schedules: schedules
-            .into_iter()
+        schedules: panel
+            .schedules
+            .iter()
             .map(|s| ScheduleView {
                 id: s.id.to_string(),
                 instrument: registry
@@ -228,8 +228,9 @@ pub async fn section(
                 overdue: s.due.overdue,
             })
             .collect(),
-        portal_links: links
-            .into_iter()
+        portal_links: panel
+            .links
+            .iter()
             .map(|l| {
                 let active = l.revoked_at.is_none() && l.expires_at > now;
                 PortalLinkView {

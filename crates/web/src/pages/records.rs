@@ -242,19 +242,20 @@ pub async fn resolve_prompt(
 }
 
 /// What the client record shows about prompts: the open ones, most urgent first.
+#[derive(Debug, Clone)]
 pub struct PromptSummary {
     pub safety: usize,
     pub open: usize,
     pub first: Option<String>,
 }
 
-pub async fn prompt_summary(state: &AppState, staff: &Staff, access: &RecordAccess) -> Result<PromptSummary, PageError> {
-    let open = prompts::list_prompts(&state.store, &staff.ctx, access, StatusFilter::Open).await?;
-    Ok(PromptSummary {
+/// The summary of a client's open prompts, as [`prompts::list_prompts`] lists them.
+pub fn prompt_summary(open: &[PromptRow]) -> PromptSummary {
+    PromptSummary {
         safety: open.iter().filter(|p| p.kind == PromptKind::Safety).count(),
         open: open.len(),
         first: open.iter().find(|p| p.urgency != Urgency::Routine).map(|p| p.kind.label().to_owned()),
-    })
+    }
 }
 
 // ---- safety plan -------------------------------------------------------------------------------
