@@ -231,9 +231,9 @@ pub struct RecordPanel {
     pub schedules: Vec<concord_store::measures::ScheduleRow>,
     pub links: Vec<concord_store::measures::PortalLinkRow>,
     pub prompts: crate::pages::records::PromptSummary,
-    /// The next due or overdue time after it was read; the read time itself when a part moves
-    /// with something no version follows (a booked session's start; a PIN link's lock, kept
-    /// with the sign-in throttles), so that it is never served again.
+    /// The next due or overdue time after it was read (with an every-session schedule, also the
+    /// next session start); the read time itself while an active link has a PIN, whose lock
+    /// lives with the sign-in throttles, which no version follows: then it is never served again.
     pub valid_until: Option<i64>,
 }
 
@@ -242,10 +242,12 @@ impl RecordPanel {
         schedules: Vec<concord_store::measures::ScheduleRow>,
         links: Vec<concord_store::measures::PortalLinkRow>,
         prompts: crate::pages::records::PromptSummary,
+        sessions: &[concord_store::clients::SessionRow],
         now: i64,
     ) -> Self {
+        let next_session = sessions.iter().map(|s| s.starts_at).filter(|t| *t > now).min();
         let pin_lock = links.iter().any(|l| l.has_pin && l.revoked_at.is_none() && l.expires_at > now).then_some(now);
-        let valid_until = concord_store::measures::held_until(&schedules, now).into_iter().chain(pin_lock).min();
+        let valid_until = concord_store::measures::held_until(&schedules, next_session, now).into_iter().chain(pin_lock).min();
         RecordPanel { schedules, links, prompts, valid_until }
     }
 

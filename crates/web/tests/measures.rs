@@ -513,6 +513,26 @@ async fn record_panel_follows_every_change(app: TestApp) {
     concord_store::measures::remove_schedule(&cli, &app.ctx(), &access, schedule).await.unwrap();
     assert!(record(owner.clone()).await.contains("No measures scheduled."), "a stopped schedule leaves");
 
+    // Every session: due within a day of a booked session, kept until that session's start
+    // passes (nothing else in the rows says when that is).
+    let phq = concord_domain::measures::InstrumentId::parse("phq9").unwrap();
+    let every = concord_domain::measures::schedule::Frequency::EverySession;
+    let schedule = concord_store::measures::set_schedule(&cli, &app.ctx(), &access, &phq, every).await.unwrap();
+    let starts = app.clock.now() + time::Duration::hours(3);
+    let minutes = concord_domain::values::DurationMinutes::new(50).unwrap();
+    concord_store::clients::add_session(&cli, &app.ctx(), &access, starts, minutes, concord_domain::values::Attendance::Scheduled)
+        .await
+        .unwrap();
+    assert!(record(owner.clone()).await.contains("PHQ-9, every session — due since"), "due before the booked session");
+    let kept = audited("schedule.list").await;
+    assert!(record(owner.clone()).await.contains("PHQ-9, every session — due since"));
+    assert_eq!(audited("schedule.list").await, (kept.0 + 1, kept.1 + 1), "kept until the session's start");
+    app.clock.advance(4 * 3600);
+    let owner = app.fresh(&owner).await;
+    let page = record(owner.clone()).await;
+    assert!(page.contains("PHQ-9, every session — complete"), "its start passed unattended: nothing due: {page}");
+    concord_store::measures::remove_schedule(&cli, &app.ctx(), &access, schedule).await.unwrap();
+
     // A portal link: created, opened by the client, revoked.
     let expires = app.clock.now().unix_timestamp() + 7 * 86_400;
     let (link, secret) = concord_store::measures::create_portal_link(&cli, &app.ctx(), &access, expires, None).await.unwrap();

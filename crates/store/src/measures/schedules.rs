@@ -256,15 +256,15 @@ fn list_event(ctx: &Ctx, access: &RecordAccess, count: usize, suffix: &str) -> a
     ev
 }
 
-/// Until when schedules read at `now` stay as read by the clock alone: their next due or
-/// overdue time (`None`: until something is written). An every-session schedule also moves when
-/// a booked session's start passes, which the rows do not hold, so it holds only at `now`.
-pub fn held_until(rows: &[ScheduleRow], now: i64) -> Option<i64> {
+/// Until when schedules read at `now` stay as read by the clock alone (`None`: until something
+/// is written): the next due or overdue time among them and, for an every-session schedule,
+/// `next_session`, the client's first session start after `now` whatever its attendance (a
+/// booked session's start ends its window; an attended one counts once its start has passed).
+pub fn held_until(rows: &[ScheduleRow], next_session: Option<i64>, now: i64) -> Option<i64> {
     rows.iter()
-        .filter_map(|r| match r.frequency {
-            Frequency::EverySession => Some(now),
-            _ => [r.due.due_at, r.due.overdue_from].into_iter().flatten().filter(|t| *t > now).min(),
-        })
+        .flat_map(|r| [r.due.due_at, r.due.overdue_from, next_session.filter(|_| r.frequency == Frequency::EverySession)])
+        .flatten()
+        .filter(|t| *t > now)
         .min()
 }
 
@@ -371,20 +371,51 @@ mod tests {
     #[test]
     fn schedules_hold_until_their_next_due_or_overdue_time() {
         let now = 1_000;
-        assert_eq!(held_until(&[], now), None, "nothing scheduled: only a write changes it");
+        assert_eq!(held_until(&[], Some(1_100), now), None, "nothing scheduled: only a write changes it");
         let weekly = row(Frequency::Weekly, Some(1_500), Some(2_000), now);
-        assert_eq!(held_until(std::slice::from_ref(&weekly), now), Some(1_500), "becomes due");
+        assert_eq!(held_until(std::slice::from_ref(&weekly), Some(1_100), now), Some(1_500), "becomes due; sessions do not move it");
         let due = row(Frequency::Daily, Some(900), Some(1_200), now);
-        assert_eq!(held_until(&[weekly.clone(), due.clone()], now), Some(1_200), "the earliest change of any");
+        assert_eq!(held_until(&[weekly.clone(), due.clone()], None, now), Some(1_200), "the earliest change of any");
         let overdue = row(Frequency::Weekly, Some(100), Some(200), now);
-        assert_eq!(held_until(&[overdue], now), None, "already overdue: the clock changes nothing more");
-        assert_eq!(held_until(&[row(Frequency::Once, None, None, now)], now), None, "a completed one-off");
+        assert_eq!(held_until(&[overdue], None, now), None, "already overdue: the clock changes nothing more");
+        assert_eq!(held_until(&[row(Frequency::Once, None, None, now)], None, now), None, "a completed one-off");
         let session = row(Frequency::EverySession, Some(5_000), None, now);
-        assert_eq!(held_until(&[weekly, session], now), Some(now), "every-session moves with session starts: never held");
+        assert_eq!(held_until(&[weekly.clone(), session.clone()], Some(1_300), now), Some(1_300), "every-session: the next session start");
+        assert_eq!(held_until(&[weekly, session], None, now), Some(1_500), "no session ahead: its own due time");
         // What it promises: the due state read at `now` is the one at any time before it.
         for t in [now, 1_100, 1_199] {
             let again = row(Frequency::Daily, Some(900), Some(1_200), t);
             assert_eq!((again.due.is_due, again.due.overdue), (due.due.is_due, due.due.overdue), "at {t}");
+        }
+    }
+
+    /// The every-session rule, checked against the domain's `due` itself: between `now` and
+    /// `held_until` nothing the page shows changes, whatever the sessions and the last response.
+    #[test]
+    fn every_session_due_state_holds_until_the_next_session_start() {
+        let schedule = Schedule { frequency: Frequency::EverySession, starts_at: 0 };
+        let sessions: [(i64, bool); 4] = [(1_000, true), (90_000, true), (200_000, false), (400_000, true)];
+        for last in [None, Some(500), Some(95_000), Some(300_000)] {
+            for now in (0..500_000).step_by(7_919) {
+                let facts = |at: i64| {
+                    let attended: Vec<i64> = sessions.iter().filter(|(s, a)| *a && *s <= at).map(|(s, _)| *s).collect();
+                    let next = sessions.iter().filter(|(s, a)| !*a && *s > at).map(|(s, _)| *s).min();
+                    due(&schedule, &attended, next, last, at)
+                };
+                let read = facts(now);
+                let r = ScheduleRow { due: read, ..row(Frequency::EverySession, None, None, now) };
+                let next_session = sessions.iter().map(|(s, _)| *s).filter(|s| *s > now).min();
+                let until = held_until(&[r], next_session, now).unwrap_or(600_000);
+                for t in (now..until).step_by(997) {
+                    let later = facts(t);
+                    assert_eq!(
+                        (later.due_at, later.overdue_from),
+                        (read.due_at, read.overdue_from),
+                        "last {last:?}, read at {now}, at {t}"
+                    );
+                    assert_eq!((later.is_due, later.overdue), (read.is_due, read.overdue), "last {last:?}, read at {now}, at {t}");
+                }
+            }
         }
     }
 }

@@ -7,17 +7,15 @@ use crate::state::AppState;
 use crate::view::{
     BreakGlassPage, CaseloadPage, CaseloadRow, ClientFormPage, ClientPage, ErrorPage, SessionView, fmt_date, fmt_ts, render,
 };
-use crate::view_cache::{self, CaseloadEntry, CaseloadMeasures, CaseloadRead, PanelStamp, RecordPanel, RowStamp, Stamp};
+use crate::view_cache::{self, CaseloadEntry, CaseloadMeasures, CaseloadRead, RowStamp, Stamp};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use concord_domain::ids::ClientId;
-use concord_domain::policy::{self, AccessBasis, RecordAccess};
+use concord_domain::policy::{self, AccessBasis};
 use concord_domain::values::{Attendance, BreakGlassReason, ClientName, DateOfBirth, DurationMinutes, format_date};
 use concord_store::accounts;
 use concord_store::clients::{self, ClientChanges, ClientStatus, ClientSummary};
-use concord_store::measures as store_measures;
-use concord_store::prompts::{self, StatusFilter};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -324,12 +322,11 @@ pub async fn client_page_view(
     view: RecordView,
 ) -> Result<ClientPage, PageError> {
     let (access, rec) = clients::open_record(&state.store, &staff.ctx, &staff.actor(), id).await?;
-    let panel = record_panel(state, staff, &access, &rec).await?;
-    let measures = crate::pages::measures::section(state, staff, &access, rec.data_version, &panel, new_portal_url, view.scores).await?;
+    let measures = crate::pages::measures::section(state, staff, &access, &rec, new_portal_url, view.scores).await?;
     let derived = std::sync::Arc::clone(&measures.derived);
     let sessions = &derived.sessions;
     Ok(ClientPage {
-        prompts: panel.prompts.clone(),
+        prompts: measures.panel.prompts.clone(),
         title: rec.name.clone(),
         nav: nav(staff, "caseload"),
         href: format!("/clients/{id}"),
@@ -356,51 +353,6 @@ pub async fn client_page_view(
         measures,
         error,
     })
-}
-
-/// The record page's schedules, portal links and open prompts: kept in memory per client while
-/// its versions hold and the clock passes none of its due times ([`RecordPanel`]); served from
-/// memory, it is audited as the three reads it replaces (detail `cached`). Concurrent misses on
-/// one client read it once.
-async fn record_panel(
-    state: &AppState,
-    staff: &Staff,
-    access: &RecordAccess,
-    rec: &clients::ClientRecord,
-) -> Result<Arc<RecordPanel>, PageError> {
-    let (key, stamp, now) = ((access.client_id(), 0), PanelStamp::from(rec), staff.ctx.ts());
-    let cache = &state.views.panel;
-    let fresh = || cache.get(key, stamp).filter(|p| p.fresh_at(now));
-    let mut cached = fresh();
-    let turn = match cached {
-        Some(_) => None,
-        None => {
-            let turn = cache.build_turn(key).await;
-            cached = fresh();
-            Some(turn)
-        }
-    };
-    let (store, ctx) = (&state.store, &staff.ctx);
-    let panel = match cached {
-        Some(panel) => {
-            store_measures::audit_cached_schedules(store, ctx, access, panel.schedules.len()).await?;
-            store_measures::audit_cached_portal_links(store, ctx, access, panel.links.len()).await?;
-            prompts::audit_cached_prompts(store, ctx, access, StatusFilter::Open, panel.prompts.open).await?;
-            panel
-        }
-        None => {
-            let schedules = store_measures::list_schedules(store, ctx, access).await?;
-            let links = store_measures::list_portal_links(store, ctx, access).await?;
-            let open = prompts::list_prompts(store, ctx, access, StatusFilter::Open).await?;
-            let panel = Arc::new(RecordPanel::new(schedules, links, crate::pages::records::prompt_summary(&open), now));
-            if panel.fresh_at(now) {
-                cache.put(key, stamp, Arc::clone(&panel));
-            }
-            panel
-        }
-    };
-    drop(turn);
-    Ok(panel)
 }
 
 pub async fn show_client(

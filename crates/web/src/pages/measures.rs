@@ -10,7 +10,7 @@ use crate::outcomes::{MeasureSummary, summarise};
 use crate::questionnaire;
 use crate::state::AppState;
 use crate::view::{PaperFormPage, fmt_ts, render};
-use crate::view_cache::{RecordMeasures, RecordPanel, Stamp};
+use crate::view_cache::{PanelStamp, RecordMeasures, RecordPanel, Stamp};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,6 +23,7 @@ use concord_domain::policy::RecordAccess;
 use concord_domain::values::Attendance;
 use concord_store::clients::{self, SessionRow};
 use concord_store::measures::{self as store_measures, NewResponse, ResponseSource, ScorePoint};
+use concord_store::prompts::{self as store_prompts, StatusFilter};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -94,6 +95,8 @@ pub struct MeasuresSection {
     pub schedules: Vec<ScheduleView>,
     pub portal_links: Vec<PortalLinkView>,
     pub new_portal_url: Option<String>,
+    /// Schedules, portal links and the open-prompt summary, shared with the page cache.
+    pub panel: Arc<RecordPanel>,
 }
 
 /// Plain words for a change in a measure.
@@ -173,11 +176,11 @@ pub async fn section(
     state: &AppState,
     staff: &Staff,
     access: &RecordAccess,
-    data_version: i64,
-    panel: &RecordPanel,
+    rec: &clients::ClientRecord,
     new_portal_url: Option<String>,
     all_scores: bool,
 ) -> Result<MeasuresSection, PageError> {
+    let data_version = rec.data_version;
     let registry = registry(state, &staff.ctx, access.practice_id()).await?;
     // `data_version` was read before the sessions and scores below, so a view stamped with it
     // is never newer than its stamp says; a write in between only costs a rebuild next time.
@@ -207,6 +210,7 @@ pub async fn section(
         }
     };
     drop(turn);
+    let panel = record_panel(state, staff, access, rec, &derived.sessions).await?;
     let now = staff.ctx.ts();
     Ok(MeasuresSection {
         derived,
@@ -252,7 +256,54 @@ pub async fn section(
             })
             .collect(),
         new_portal_url,
+        panel,
     })
+}
+
+/// The record page's schedules, portal links and open prompts: kept in memory per client while
+/// its versions hold and the clock passes none of its due times ([`RecordPanel`]); served from
+/// memory, it is audited as the three reads it replaces (detail `cached`). Concurrent misses on
+/// one client read it once.
+async fn record_panel(
+    state: &AppState,
+    staff: &Staff,
+    access: &RecordAccess,
+    rec: &clients::ClientRecord,
+    sessions: &[SessionRow],
+) -> Result<Arc<RecordPanel>, PageError> {
+    let (key, stamp, now) = ((access.client_id(), 0), PanelStamp::from(rec), staff.ctx.ts());
+    let cache = &state.views.panel;
+    let fresh = || cache.get(key, stamp).filter(|p| p.fresh_at(now));
+    let mut cached = fresh();
+    let turn = match cached {
+        Some(_) => None,
+        None => {
+            let turn = cache.build_turn(key).await;
+            cached = fresh();
+            Some(turn)
+        }
+    };
+    let (store, ctx) = (&state.store, &staff.ctx);
+    let panel = match cached {
+        Some(panel) => {
+            store_measures::audit_cached_schedules(store, ctx, access, panel.schedules.len()).await?;
+            store_measures::audit_cached_portal_links(store, ctx, access, panel.links.len()).await?;
+            store_prompts::audit_cached_prompts(store, ctx, access, StatusFilter::Open, panel.prompts.open).await?;
+            panel
+        }
+        None => {
+            let schedules = store_measures::list_schedules(store, ctx, access).await?;
+            let links = store_measures::list_portal_links(store, ctx, access).await?;
+            let open = store_prompts::list_prompts(store, ctx, access, StatusFilter::Open).await?;
+            let panel = Arc::new(RecordPanel::new(schedules, links, crate::pages::records::prompt_summary(&open), sessions, now));
+            if panel.fresh_at(now) {
+                cache.put(key, stamp, Arc::clone(&panel));
+            }
+            panel
+        }
+    };
+    drop(turn);
+    Ok(panel)
 }
 
 /// The record page's measure cards and episode outcome, from the client's score series.
