@@ -12,7 +12,8 @@
 //!
 //! The record page's schedules, portal links and open-prompt summary are kept too, stamped
 //! with those two versions and a third, `record_version` (migration 0011, follows portal
-//! links), and valid until the clock passes one of the schedules' due or overdue times.
+//! links), and valid until the clock passes one of the schedules' due or overdue times or,
+//! with an every-session schedule, the client's next session start.
 //!
 //! Callers look entries up only with ids that came through an access decision (a
 //! `RecordAccess`, or a caseload the `CaseloadScope` listed), and still audit the read. Entries

@@ -382,30 +382,26 @@ mod tests {
         let session = row(Frequency::EverySession, Some(5_000), None, now);
         assert_eq!(held_until(&[weekly.clone(), session.clone()], Some(1_300), now), Some(1_300), "every-session: the next session start");
         assert_eq!(held_until(&[weekly, session], None, now), Some(1_500), "no session ahead: its own due time");
-        // What it promises: the due state read at `now` is the one at any time before it.
-        for t in [now, 1_100, 1_199] {
-            let again = row(Frequency::Daily, Some(900), Some(1_200), t);
-            assert_eq!((again.due.is_due, again.due.overdue), (due.due.is_due, due.due.overdue), "at {t}");
-        }
     }
 
-    /// The every-session rule, checked against the domain's `due` itself: between `now` and
-    /// `held_until` nothing the page shows changes, whatever the sessions and the last response.
+    /// The rule, checked against the domain's `due` itself for every frequency: between `now`
+    /// and `held_until` nothing the page shows changes, whatever the sessions and the last
+    /// response.
     #[test]
-    fn every_session_due_state_holds_until_the_next_session_start() {
-        let schedule = Schedule { frequency: Frequency::EverySession, starts_at: 0 };
+    fn due_state_holds_until_held_until() {
         let sessions: [(i64, bool); 4] = [(1_000, true), (90_000, true), (200_000, false), (400_000, true)];
-        for last in [None, Some(500), Some(95_000), Some(300_000)] {
-            for now in (0..500_000).step_by(7_919) {
+        for (frequency, last) in Frequency::ALL.into_iter().flat_map(|f| [None, Some(500), Some(95_000), Some(300_000)].map(|l| (f, l))) {
+            let schedule = Schedule { frequency, starts_at: 0 };
+            for now in (0..1_500_000).step_by(7_919) {
                 let facts = |at: i64| {
                     let attended: Vec<i64> = sessions.iter().filter(|(s, a)| *a && *s <= at).map(|(s, _)| *s).collect();
                     let next = sessions.iter().filter(|(s, a)| !*a && *s > at).map(|(s, _)| *s).min();
                     due(&schedule, &attended, next, last, at)
                 };
                 let read = facts(now);
-                let r = ScheduleRow { due: read, ..row(Frequency::EverySession, None, None, now) };
+                let r = ScheduleRow { due: read, ..row(frequency, None, None, now) };
                 let next_session = sessions.iter().map(|(s, _)| *s).filter(|s| *s > now).min();
-                let until = held_until(&[r], next_session, now).unwrap_or(600_000);
+                let until = held_until(&[r], next_session, now).unwrap_or(1_600_000);
                 for t in (now..until).step_by(997) {
                     let later = facts(t);
                     assert_eq!(
