@@ -392,10 +392,18 @@ pub async fn touch_session(store: &Store, ctx: &Ctx, secret: &str, idle: Duratio
         return Ok(None);
     }
     ctx.saw_definitions_version(user.practice_id, r.try_get("definitions_version")?);
-    // Write at most once a minute per session: idle timeout precision is a minute.
-    if now - last_seen >= 60 {
+    // Write at most once a minute per session: idle timeout precision is a minute. One request
+    // of this process writes it (`Store::claim_touch`); the WHERE keeps another process's
+    // write from moving it back.
+    if now - last_seen >= 60
+        && let Some(_writing) = store.claim_touch(format!("session {hash}"))
+    {
         let mut tx = store.begin().await?;
-        sqlx::query("UPDATE auth_sessions SET last_seen_at = $1 WHERE id_hash = $2").bind(now).bind(&hash).execute(&mut *tx).await?;
+        sqlx::query("UPDATE auth_sessions SET last_seen_at = $1 WHERE id_hash = $2 AND last_seen_at < $1")
+            .bind(now)
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
     }
     Ok(Some(LoginSession { id_hash: hash, user, stage }))
@@ -488,9 +496,11 @@ pub async fn authenticate_token(store: &Store, ctx: &Ctx, secret: &str) -> Resul
     // Last use is kept to the minute, like a session's last activity: at most one write a
     // minute per token.
     let last_used: Option<i64> = r.try_get("last_used_at")?;
-    if last_used.is_none_or(|t| ctx.ts() - t >= 60) {
+    if last_used.is_none_or(|t| ctx.ts() - t >= 60)
+        && let Some(_writing) = store.claim_touch(format!("token {token_id}"))
+    {
         let mut tx = store.begin().await?;
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)")
             .bind(ctx.ts())
             .bind(token_id.to_string())
             .execute(&mut *tx)

@@ -63,76 +63,164 @@ struct EntryFields<'a> {
 
 /// Appends one entry inside the caller's transaction (see [`append_many`]).
 pub async fn append(tx: &mut Tx, e: &AuditEvent) -> Result<(), StoreError> {
-    append_many(tx, std::iter::once(e)).await
+    append_many(tx, std::iter::once(e)).await.map(drop)
 }
 
 /// Most entries per multi-row INSERT (12 values each: well under both engines' bind limits).
 const INSERT_CHUNK: usize = 128;
 
+/// A chain's last entry: its sequence number and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// An entry linked onto its chain: (entry, seq, prev hash, hash).
+type Linked<'a> = (&'a AuditEvent, i64, String, String);
+
+/// Links `e` after `head` and moves `head` onto it.
+fn link<'a>(head: &mut Head, e: &'a AuditEvent) -> Linked<'a> {
+    let seq = head.seq + 1;
+    let prev = std::mem::take(&mut head.hash);
+    let hash = entry_hash(seq, &prev, &fields_of(e));
+    head.seq = seq;
+    head.hash.clone_from(&hash);
+    (e, seq, prev, hash)
+}
+
+/// Binds a linked entry's 12 values, in [`COLUMNS`] order.
+fn bind_entry<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    (e, seq, prev, hash): &'q Linked<'q>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    q.bind(&e.practice_id)
+        .bind(*seq)
+        .bind(e.at)
+        .bind(e.actor_id.as_deref())
+        .bind(e.action)
+        .bind(e.record_kind)
+        .bind(e.record_id.as_deref())
+        .bind(e.client_id.as_deref())
+        .bind(&e.request_id)
+        .bind(&e.detail)
+        .bind(prev)
+        .bind(hash)
+}
+
+const COLUMNS: &str = "practice_id, seq, at, actor_id, action, record_kind, record_id, client_id, request_id, detail, prev_hash, hash";
+
 /// Appends entries inside the caller's transaction, in order. Each chain's head is locked (its
 /// row lock serialises appends to a chain on both engines), read and moved once, and the
 /// entries are written with multi-row INSERTs: a write's own entry and the reads queued before
-/// it cost a handful of statements, however many there are.
-pub async fn append_many<'a>(tx: &mut Tx, events: impl Iterator<Item = &'a AuditEvent>) -> Result<(), StoreError> {
-    // (practice, last seq, last hash) of each chain touched so far.
-    let mut heads: Vec<(String, i64, String)> = Vec::new();
-    // (entry, seq, prev hash, hash) in chain order.
-    let mut rows: Vec<(&AuditEvent, i64, String, String)> = Vec::new();
+/// it cost a handful of statements, however many there are. Returns each chain's new head,
+/// valid once the transaction commits.
+pub async fn append_many<'a>(tx: &mut Tx, events: impl Iterator<Item = &'a AuditEvent>) -> Result<Vec<(String, Head)>, StoreError> {
+    let mut heads: Vec<(String, Head)> = Vec::new();
+    let mut rows: Vec<Linked<'a>> = Vec::new();
     for e in events {
         let idx = match heads.iter().position(|h| h.0 == e.practice_id) {
             Some(i) => i,
             None => {
-                let (seq, hash) = lock_head(tx, &e.practice_id).await?;
-                heads.push((e.practice_id.clone(), seq, hash));
+                let head = lock_head(tx, &e.practice_id).await?;
+                heads.push((e.practice_id.clone(), head));
                 heads.len() - 1
             }
         };
-        let Some(head) = heads.get_mut(idx) else { continue };
-        let seq = head.1 + 1;
-        let prev = std::mem::take(&mut head.2);
-        let hash = entry_hash(seq, &prev, &fields_of(e));
-        head.1 = seq;
-        head.2.clone_from(&hash);
-        rows.push((e, seq, prev, hash));
+        let Some((_, head)) = heads.get_mut(idx) else { continue };
+        rows.push(link(head, e));
     }
     for chunk in crate::pow2_chunks(&rows, INSERT_CHUNK) {
-        let sql = format!(
-            "INSERT INTO audit_log (practice_id, seq, at, actor_id, action, record_kind, record_id, client_id, request_id, detail, prev_hash, hash) \
-             VALUES {}",
-            crate::values_list(tx.engine(), chunk.len(), 12)
-        );
+        let sql = format!("INSERT INTO audit_log ({COLUMNS}) VALUES {}", crate::values_list(tx.engine(), chunk.len(), 12));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (e, seq, prev, hash) in chunk {
-            q = q
-                .bind(&e.practice_id)
-                .bind(*seq)
-                .bind(e.at)
-                .bind(e.actor_id.as_deref())
-                .bind(e.action)
-                .bind(e.record_kind)
-                .bind(e.record_id.as_deref())
-                .bind(e.client_id.as_deref())
-                .bind(&e.request_id)
-                .bind(&e.detail)
-                .bind(prev)
-                .bind(hash);
+        for row in chunk {
+            q = bind_entry(q, row);
         }
         q.execute(&mut **tx).await?;
     }
-    for (practice, seq, hash) in &heads {
+    for (practice, head) in &heads {
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE practice_id = $3")
-            .bind(seq)
-            .bind(hash)
+            .bind(head.seq)
+            .bind(&head.hash)
             .bind(practice)
             .execute(&mut **tx)
             .await?;
     }
-    Ok(())
+    Ok(heads)
+}
+
+/// Most entries [`append_at_head`] writes in its one statement (12 values each).
+pub(crate) const AT_HEAD_MAX: usize = 256;
+
+/// Appends entries of one chain (`practice_id`'s, 1 to [`AT_HEAD_MAX`] of them) in a single
+/// statement of its own, provided the chain's head is still `head`: the head moves in a
+/// data-modifying WITH that matches only that head, and the entries are inserted only if it
+/// moved. PostgreSQL only (SQLite has no data-modifying WITH). Returns the new head, or `None`
+/// when the head was elsewhere (another writer appended since) and nothing was written.
+///
+/// Why: a batch of read entries on the locking path ([`append_many`] in a transaction) costs
+/// five round trips, each waiting for the batch's task to be scheduled again; under load every
+/// request waits on that batch. One statement costs one. The entries go in a VALUES list padded
+/// with NULL rows to a power of two, which the statement skips, so each connection prepares a
+/// few texts and keeps them.
+pub(crate) async fn append_at_head(
+    pool: &AnyPool,
+    practice_id: &str,
+    head: &Head,
+    events: &[&AuditEvent],
+) -> Result<Option<Head>, StoreError> {
+    if events.is_empty() || events.len() > AT_HEAD_MAX || events.iter().any(|e| e.practice_id != practice_id) {
+        return Err(StoreError::Invalid("append_at_head takes 1 to 256 entries of one chain".into()));
+    }
+    let mut next = head.clone();
+    let rows: Vec<Linked<'_>> = events.iter().map(|e| link(&mut next, e)).collect();
+    let padded = rows.len().next_power_of_two();
+    let n = padded * 12;
+    // Columns of a VALUES list are column1, column2, … on both engines.
+    let values: Vec<String> = (1..=12).map(|c| format!("v.column{c}")).collect();
+    let sql = format!(
+        "WITH moved AS (UPDATE audit_head SET seq = ${}, hash = ${} WHERE practice_id = ${} AND seq = ${} AND hash = ${} RETURNING 1) \
+         INSERT INTO audit_log ({COLUMNS}) SELECT {} FROM (VALUES {}) AS v WHERE v.column1 IS NOT NULL AND EXISTS (SELECT 1 FROM moved)",
+        n + 1,
+        n + 2,
+        n + 3,
+        n + 4,
+        n + 5,
+        values.join(", "),
+        crate::values_list(crate::Engine::Postgres, padded, 12)
+    );
+    // Audited: the only dynamic parts are numbered placeholders.
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for row in &rows {
+        q = bind_entry(q, row);
+    }
+    for _ in rows.len()..padded {
+        let (text, int) = (None::<&str>, None::<i64>);
+        q = q
+            .bind(text)
+            .bind(int)
+            .bind(int)
+            .bind(text)
+            .bind(text)
+            .bind(text)
+            .bind(text)
+            .bind(text)
+            .bind(text)
+            .bind(text)
+            .bind(text)
+            .bind(text);
+    }
+    let written = q.bind(next.seq).bind(&next.hash).bind(practice_id).bind(head.seq).bind(&head.hash).execute(pool).await?.rows_affected();
+    match usize::try_from(written) {
+        Ok(0) => Ok(None),
+        Ok(w) if w == rows.len() => Ok(Some(next)),
+        _ => Err(StoreError::Invalid(format!("the audit append wrote {written} of {} entries", rows.len()))),
+    }
 }
 
 /// Locks a chain's head and returns its last sequence number and hash, starting the chain at
 /// the genesis hash the first time. The no-op UPDATE takes the row lock before the read.
-async fn lock_head(tx: &mut Tx, practice_id: &str) -> Result<(i64, String), StoreError> {
+async fn lock_head(tx: &mut Tx, practice_id: &str) -> Result<Head, StoreError> {
     let lock = || sqlx::query("UPDATE audit_head SET seq = seq WHERE practice_id = $1 RETURNING seq, hash").bind(practice_id);
     let row = match lock().fetch_optional(&mut **tx).await? {
         Some(row) => row,
@@ -145,7 +233,7 @@ async fn lock_head(tx: &mut Tx, practice_id: &str) -> Result<(i64, String), Stor
             lock().fetch_one(&mut **tx).await?
         }
     };
-    Ok((row.try_get("seq")?, row.try_get("hash")?))
+    Ok(Head { seq: row.try_get("seq")?, hash: row.try_get("hash")? })
 }
 
 fn fields_of(e: &AuditEvent) -> EntryFields<'_> {

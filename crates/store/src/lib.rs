@@ -144,6 +144,10 @@ pub(crate) enum GroupedWrite {
 struct WriteBatcher {
     leader: tokio::sync::Mutex<()>,
     pending: Mutex<Vec<GroupedWrite>>,
+    /// Each audit chain's head as this process's batches last left it: a hint that lets a
+    /// batch of read entries on PostgreSQL append in one statement (`audit::append_at_head`,
+    /// which checks it). Wrong only after another writer appended, which costs a fallback.
+    heads: Mutex<std::collections::HashMap<String, audit::Head>>,
 }
 
 /// Per-request context: who asked (for the audit entry), under which request id, and when.
@@ -240,6 +244,12 @@ impl WriteBatcher {
             Err(poisoned) => poisoned.into_inner(),
         }
     }
+    fn heads_lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, audit::Head>> {
+        match self.heads.lock() {
+            Ok(h) => h,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
 }
 
 /// The store: a pool, its engine, and the practice key.
@@ -257,6 +267,22 @@ pub struct Store {
     writes: Arc<WriteBatcher>,
     /// SQLite only: copies WAL frames into the database file off the commit path.
     checkpointer: Option<Arc<db::Checkpointer>>,
+    /// Sessions and tokens whose last-used time a request is writing now (`accounts`).
+    touching: Arc<Mutex<std::collections::HashSet<String>>>,
+}
+
+/// A request's claim to write one session's or token's last-used time; released when dropped.
+pub(crate) struct Touch {
+    touching: Arc<Mutex<std::collections::HashSet<String>>>,
+    key: String,
+}
+
+impl Drop for Touch {
+    fn drop(&mut self) {
+        if let Ok(mut t) = self.touching.lock() {
+            t.remove(&self.key);
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -283,6 +309,7 @@ impl Store {
             write_lock: Arc::default(),
             writes: Arc::default(),
             checkpointer,
+            touching: Arc::default(),
         };
         accounts::check_practice_keys(&store).await?;
         Ok(store)
@@ -304,6 +331,14 @@ impl Store {
     }
     pub fn key(&self) -> &PracticeKey {
         &self.key
+    }
+    /// The claim to write the last-used time of `key` (a session or a token), unless another
+    /// request of this process holds it now: then that request writes it, and this one goes on
+    /// without (a busy session's requests once all queued on that row, one durable commit
+    /// after another).
+    pub(crate) fn claim_touch(&self, key: String) -> Option<Touch> {
+        let mut t = self.touching.lock().ok()?;
+        t.insert(key.clone()).then(|| Touch { touching: Arc::clone(&self.touching), key })
     }
 
     /// A write transaction. On SQLite it takes the write lock up front (BEGIN IMMEDIATE) so
@@ -409,14 +444,21 @@ impl Store {
         }
         let (size, started) = (responses.len() + audits.len(), std::time::Instant::now());
         let outcome = async {
+            if responses.is_empty() && self.append_reads_at_known_head(audits.iter().flat_map(|(events, _)| events)).await? {
+                return Ok(Vec::new());
+            }
             let mut tx = self.begin().await?;
             let mut entries = Vec::new();
             let answers = measures::write_responses(self, &mut tx, &responses, &mut entries).await?;
             for (events, _) in &audits {
                 entries.extend(events.iter().cloned());
             }
-            audit::append_many(&mut tx, entries.iter()).await?;
+            // Until this commits, no remembered head is sure; then the new heads are.
+            let practices: Vec<&str> = entries.iter().map(|e| e.practice_id.as_str()).collect();
+            self.writes.heads_lock().retain(|p, _| !practices.contains(&p.as_str()));
+            let heads = audit::append_many(&mut tx, entries.iter()).await?;
             tx.commit().await?;
+            self.writes.heads_lock().extend(heads);
             Ok::<_, StoreError>(answers)
         }
         .await;
@@ -439,6 +481,30 @@ impl Store {
                     let _ = reply.send(Err(failed()));
                 }
             }
+        }
+    }
+
+    /// A batch of read entries on PostgreSQL, all of one chain whose head this process last
+    /// wrote: appended in one statement (`audit::append_at_head`). False, with nothing written,
+    /// where that does not apply (SQLite, several chains, no remembered head, too many entries)
+    /// or the head has moved: the caller then takes the locking path.
+    async fn append_reads_at_known_head<'a>(&self, entries: impl Iterator<Item = &'a audit::AuditEvent>) -> Result<bool, StoreError> {
+        if self.engine != Engine::Postgres {
+            return Ok(false);
+        }
+        let entries: Vec<&audit::AuditEvent> = entries.collect();
+        let Some(practice) = entries.first().map(|e| e.practice_id.clone()) else { return Ok(true) };
+        if entries.len() > audit::AT_HEAD_MAX || entries.iter().any(|e| e.practice_id != practice) {
+            return Ok(false);
+        }
+        // Taken out while the statement runs: should it fail, whether it committed is unknown.
+        let Some(head) = self.writes.heads_lock().remove(&practice) else { return Ok(false) };
+        match audit::append_at_head(&self.pool, &practice, &head, &entries).await? {
+            Some(moved) => {
+                self.writes.heads_lock().insert(practice, moved);
+                Ok(true)
+            }
+            None => Ok(false),
         }
     }
 

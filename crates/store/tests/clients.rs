@@ -64,3 +64,27 @@ async fn break_glass_opens_it_for_a_while_and_a_new_member_joins_the_team_in_nam
     assert_eq!(names, ["Olive Owner", "Otto Other"]);
 }
 both_engines!(break_glass_opens_it_for_a_while_and_a_new_member_joins_the_team_in_name_order);
+
+// ---- sessions ------------------------------------------------------------------------------
+
+/// A busy session's requests arriving together a minute on are all signed in, and one of them
+/// moves its last activity (the others go on without writing): the idle timeout then counts
+/// from that minute.
+async fn a_busy_session_moves_its_last_activity_once_and_stays_signed_in(env: &Env) {
+    use concord_store::accounts::{self, SessionStage};
+    let idle = time::Duration::minutes(15);
+    let secret = accounts::create_session(&env.store, &ctx(), &env.owner, SessionStage::Full, time::Duration::hours(8)).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let (store, secret) = (env.store.clone(), secret.clone());
+        tasks.spawn(async move { accounts::touch_session(&store, &common::ctx_at(61), &secret, idle).await.unwrap().is_some() });
+    }
+    while let Some(signed_in) = tasks.join_next().await {
+        assert!(signed_in.unwrap());
+    }
+    // 61 s + 14 min: 15 min and 1 s after sign-in, but 14 min after the last activity.
+    assert!(accounts::touch_session(&env.store, &common::ctx_at(61 + 14 * 60), &secret, idle).await.unwrap().is_some());
+    // That request moved it again; 16 idle minutes after it, the session has ended.
+    assert!(accounts::touch_session(&env.store, &common::ctx_at(61 + 30 * 60), &secret, idle).await.unwrap().is_none());
+}
+both_engines!(a_busy_session_moves_its_last_activity_once_and_stays_signed_in);

@@ -12,7 +12,7 @@ use concord_domain::policy;
 use concord_domain::values::{Attendance, DurationMinutes};
 use concord_store::audit::{self, AuditFilter};
 use concord_store::measures::{self, NewResponse, PortalError, ResponseSource};
-use concord_store::{AuditQueue, Ctx, StoreError, clients};
+use concord_store::{AuditQueue, Ctx, Store, StoreError, clients};
 use sqlx::Row;
 
 const DAY: i64 = 86_400;
@@ -731,6 +731,73 @@ async fn queued_read_audits_commit(env: &Env) {
     assert_chain_intact(env).await;
 }
 both_engines!(queued_read_audits_commit);
+
+/// Flushes, through `store`, one request's queued reads of the client (two entries).
+async fn flush_two_reads(store: &Store, env: &Env, request: &str) {
+    let queue = AuditQueue::default();
+    let c = Ctx::with_queue(request, common::T0, queue.clone());
+    let access = clients::record_access(store, &c, &env.owner.actor(), env.client).await.unwrap();
+    measures::list_score_points(store, &c, &access, None).await.unwrap();
+    measures::list_schedules(store, &c, &access).await.unwrap();
+    store.flush_audit_queue(&queue).await.unwrap();
+}
+
+async fn read_audits_follow_another_writer(env: &Env) {
+    // On PostgreSQL a batch of read entries appends in one statement at the chain head this
+    // process last wrote, and falls back to locking the head when another writer (here a
+    // second process) has moved it since. Every entry lands, in order, in one intact chain.
+    let practice = env.practice_a.to_string();
+    let other = env.reopen().await;
+    flush_two_reads(&env.store, env, "first").await; // no head remembered yet: locks it
+    flush_two_reads(&env.store, env, "second").await; // at the remembered head
+    flush_two_reads(&other, env, "elsewhere").await; // another process moves the head
+    flush_two_reads(&env.store, env, "third").await; // the remembered head is stale: locks it
+    flush_two_reads(&env.store, env, "fourth").await;
+    // A write outside the group commit moves the head too.
+    let access = env.access().await;
+    measures::record_response(&env.store, &ctx(), &access, phq9(&[1, 1, 1, 1, 1, 1, 1, 1, 0], ctx().ts(), ResponseSource::Clinician))
+        .await
+        .unwrap();
+    flush_two_reads(&env.store, env, "fifth").await;
+    let mut entries: Vec<_> = audit_actions(env, &practice).await;
+    entries.sort_by_key(|e| e.seq);
+    let order: Vec<&str> = entries
+        .iter()
+        .map(|e| e.request_id.as_str())
+        .filter(|r| ["first", "second", "elsewhere", "third", "fourth", "fifth"].contains(r))
+        .collect();
+    assert_eq!(
+        order,
+        ["first", "first", "second", "second", "elsewhere", "elsewhere", "third", "third", "fourth", "fourth", "fifth", "fifth"]
+    );
+    assert!(entries.windows(2).all(|w| w[1].seq == w[0].seq + 1), "consecutive sequence numbers");
+
+    // Two processes flushing at once, many times over: each keeps finding its remembered head
+    // moved by the other, and still nothing is lost or forked.
+    let mut tasks = tokio::task::JoinSet::new();
+    for (s, name) in [(env.store.clone(), "a"), (other.clone(), "b")] {
+        for i in 0..8 {
+            let (store, owner, client) = (s.clone(), env.owner.actor(), env.client);
+            tasks.spawn(async move {
+                for j in 0..5 {
+                    let queue = AuditQueue::default();
+                    let c = Ctx::with_queue(format!("race-{name}-{i}-{j}"), common::T0, queue.clone());
+                    let access = clients::record_access(&store, &c, &owner, client).await.unwrap();
+                    measures::list_score_points(&store, &c, &access, None).await.unwrap();
+                    measures::list_schedules(&store, &c, &access).await.unwrap();
+                    store.flush_audit_queue(&queue).await.unwrap();
+                }
+            });
+        }
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+    let raced = audit_actions(env, &practice).await.into_iter().filter(|e| e.request_id.starts_with("race-")).count();
+    assert_eq!(raced, 2 * 8 * 5 * 2);
+    assert_chain_intact(env).await;
+}
+both_engines!(read_audits_follow_another_writer);
 
 // ---- group commit of writes -----------------------------------------------------------------
 
