@@ -48,17 +48,23 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do sleep 0.05; done
 base="http://127.0.0.1:$port"
 
-run() { # name, then wrk arguments; prints "name: N req/s, p50 X, p99 Y"
+# The server's group commits so far, and how many of them took 20 ms or more (/metrics): every
+# request of a batch waits for its commit, so each slow disk flush shows in the tail latency.
+commits() { curl -fsS "$base/metrics" | awk '$1=="concord_group_commits_total" {t=$2} $1=="concord_group_commits_over_20ms_total" {s=$2} END {print t+0, s+0}'; }
+
+run() { # name, then wrk arguments; prints "name|req/s|p50|p99|errors|commits|slow commits"
   local name=$1; shift
   # Two seconds of warm-up at the same load, not counted: the views a page keeps in memory are
   # built once per client and then served to every later request, as in a working practice.
   wrk -t2 -c32 -d2s --timeout 60s "$@" >/dev/null
+  local c0 s0 c1 s1; read -r c0 s0 < <(commits)
   local out; out=$(wrk -t2 -c32 -d"${SECS}s" --timeout 60s --latency "$@")
+  read -r c1 s1 < <(commits)
   local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   local p50; p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   local p99; p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   local errs; errs=$(awk '/Non-2xx or 3xx/ {print $5}' <<<"$out")
-  echo "$name|$rps|$p50|$p99|${errs:-0}"
+  echo "$name|$rps|$p50|$p99|${errs:-0}|$((c1 - c0))|$((s1 - s0))"
 }
 
 portal_cookie=$(curl -s -o /dev/null -D - "$base/portal/$secret" | awk -F'[ ;]' 'tolower($1)=="set-cookie:" {print $2}' | head -n1)
@@ -103,8 +109,9 @@ printf '\nreference: bare durable single-row SQLite commits on the same disk: %.
 echo "disk before the loads: $(disk "$before")"
 echo "disk after the loads:  $(disk "$after")"
 for r in "${results[@]}"; do
-  IFS='|' read -r name rps p50 p99 errs <<<"$r"
+  IFS='|' read -r name rps p50 p99 errs commits slow <<<"$r"
   ratio=$(python3 -c "print(f'{float(\"$rps\")/float(\"$reference\"):.2f}')")
-  printf '%-45s %8s req/s  p50 %-9s p99 %-9s non-2xx/3xx %-6s  ratio to bare commits %s\n' "$name" "$rps" "$p50" "$p99" "$errs" "$ratio"
+  printf '%-45s %8s req/s  p50 %-9s p99 %-9s non-2xx/3xx %-6s  ratio to bare commits %s  (group commits %s, %s of them 20 ms or more)\n' \
+    "$name" "$rps" "$p50" "$p99" "$errs" "$ratio" "$commits" "$slow"
 done
 echo "audit chains after the load: $verified"

@@ -462,7 +462,14 @@ impl Store {
             Ok::<_, StoreError>(answers)
         }
         .await;
-        tracing::debug!(size, micros = started.elapsed().as_micros() as u64, ok = outcome.is_ok(), "grouped writes committed");
+        let took = started.elapsed();
+        tracing::debug!(size, micros = took.as_micros() as u64, ok = outcome.is_ok(), "grouped writes committed");
+        // Every request of the batch waited this long for the disk: a slow flush shows in the
+        // tail latency of every page (bench/measures.sh reports these per load).
+        metrics::counter!("concord_group_commits_total").increment(1);
+        if took >= std::time::Duration::from_millis(20) {
+            metrics::counter!("concord_group_commits_over_20ms_total").increment(1);
+        }
         match outcome {
             Ok(answers) => {
                 for (r, answer) in responses.into_iter().zip(answers) {
