@@ -170,7 +170,7 @@ pub(crate) async fn append_at_head(
     events: &[&AuditEvent],
 ) -> Result<Option<Head>, StoreError> {
     if events.is_empty() || events.len() > AT_HEAD_MAX || events.iter().any(|e| e.practice_id != practice_id) {
-        return Err(StoreError::Invalid("append_at_head takes 1 to 256 entries of one chain".into()));
+        return Err(StoreError::Invalid(format!("append_at_head takes 1 to {AT_HEAD_MAX} entries of one chain")));
     }
     let mut next = head.clone();
     let rows: Vec<Linked<'_>> = events.iter().map(|e| link(&mut next, e)).collect();

@@ -676,6 +676,16 @@ both_engines!(the_registry_follows_imports_by_another_process);
 
 // ---- audit of reads: group commit, and folded into a write --------------------------------
 
+/// One request through `store` by `actor`: two reads of `client`, queued, then flushed.
+async fn flush_two_reads(store: &Store, actor: &policy::Actor, client: concord_domain::ids::ClientId, request: String) {
+    let queue = AuditQueue::default();
+    let c = Ctx::with_queue(request, common::T0, queue.clone());
+    let access = clients::record_access(store, &c, actor, client).await.unwrap();
+    measures::list_score_points(store, &c, &access, None).await.unwrap();
+    measures::list_schedules(store, &c, &access).await.unwrap();
+    store.flush_audit_queue(&queue).await.unwrap();
+}
+
 async fn queued_read_audits_commit(env: &Env) {
     let practice = env.practice_a.to_string();
     // Twenty concurrent requests, each queueing two reads and flushing: every entry commits, in
@@ -683,14 +693,7 @@ async fn queued_read_audits_commit(env: &Env) {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..20 {
         let (store, actor, client) = (env.store.clone(), env.owner.actor(), env.client);
-        tasks.spawn(async move {
-            let queue = AuditQueue::default();
-            let c = Ctx::with_queue(format!("group-{i}"), common::T0, queue.clone());
-            let access = clients::record_access(&store, &c, &actor, client).await.unwrap();
-            measures::list_score_points(&store, &c, &access, None).await.unwrap();
-            measures::list_schedules(&store, &c, &access).await.unwrap();
-            store.flush_audit_queue(&queue).await.unwrap();
-        });
+        tasks.spawn(async move { flush_two_reads(&store, &actor, client, format!("group-{i}")).await });
     }
     while let Some(r) = tasks.join_next().await {
         r.unwrap();
@@ -732,33 +735,23 @@ async fn queued_read_audits_commit(env: &Env) {
 }
 both_engines!(queued_read_audits_commit);
 
-/// Flushes, through `store`, one request's queued reads of the client (two entries).
-async fn flush_two_reads(store: &Store, env: &Env, request: &str) {
-    let queue = AuditQueue::default();
-    let c = Ctx::with_queue(request, common::T0, queue.clone());
-    let access = clients::record_access(store, &c, &env.owner.actor(), env.client).await.unwrap();
-    measures::list_score_points(store, &c, &access, None).await.unwrap();
-    measures::list_schedules(store, &c, &access).await.unwrap();
-    store.flush_audit_queue(&queue).await.unwrap();
-}
-
 async fn read_audits_follow_another_writer(env: &Env) {
     // On PostgreSQL a batch of read entries appends in one statement at the chain head this
     // process last wrote, and falls back to locking the head when another writer (here a
     // second process) has moved it since. Every entry lands, in order, in one intact chain.
     let practice = env.practice_a.to_string();
     let other = env.reopen().await;
-    flush_two_reads(&env.store, env, "first").await; // no head remembered yet: locks it
-    flush_two_reads(&env.store, env, "second").await; // at the remembered head
-    flush_two_reads(&other, env, "elsewhere").await; // another process moves the head
-    flush_two_reads(&env.store, env, "third").await; // the remembered head is stale: locks it
-    flush_two_reads(&env.store, env, "fourth").await;
+    flush_two_reads(&env.store, &env.owner.actor(), env.client, "first".into()).await; // no head remembered yet: locks it
+    flush_two_reads(&env.store, &env.owner.actor(), env.client, "second".into()).await; // at the remembered head
+    flush_two_reads(&other, &env.owner.actor(), env.client, "elsewhere".into()).await; // another process moves the head
+    flush_two_reads(&env.store, &env.owner.actor(), env.client, "third".into()).await; // the remembered head is stale: locks it
+    flush_two_reads(&env.store, &env.owner.actor(), env.client, "fourth".into()).await;
     // A write outside the group commit moves the head too.
     let access = env.access().await;
     measures::record_response(&env.store, &ctx(), &access, phq9(&[1, 1, 1, 1, 1, 1, 1, 1, 0], ctx().ts(), ResponseSource::Clinician))
         .await
         .unwrap();
-    flush_two_reads(&env.store, env, "fifth").await;
+    flush_two_reads(&env.store, &env.owner.actor(), env.client, "fifth".into()).await;
     let mut entries: Vec<_> = audit_actions(env, &practice).await;
     entries.sort_by_key(|e| e.seq);
     let order: Vec<&str> = entries
@@ -780,12 +773,7 @@ async fn read_audits_follow_another_writer(env: &Env) {
             let (store, owner, client) = (s.clone(), env.owner.actor(), env.client);
             tasks.spawn(async move {
                 for j in 0..5 {
-                    let queue = AuditQueue::default();
-                    let c = Ctx::with_queue(format!("race-{name}-{i}-{j}"), common::T0, queue.clone());
-                    let access = clients::record_access(&store, &c, &owner, client).await.unwrap();
-                    measures::list_score_points(&store, &c, &access, None).await.unwrap();
-                    measures::list_schedules(&store, &c, &access).await.unwrap();
-                    store.flush_audit_queue(&queue).await.unwrap();
+                    flush_two_reads(&store, &owner, client, format!("race-{name}-{i}-{j}")).await;
                 }
             });
         }
